@@ -1,0 +1,146 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Bottle is one bottle's state folder, <root>/state/<slug>/.
+type Bottle struct {
+	store *Store
+	slug  string
+	dir   string
+}
+
+// Slug returns the bottle's slug.
+func (b *Bottle) Slug() string { return b.slug }
+
+// Dir returns the bottle's state folder (it may not exist yet).
+func (b *Bottle) Dir() string { return b.dir }
+
+// DockerfilePath returns where the bottle's override lives (it may not
+// exist).
+func (b *Bottle) DockerfilePath() string { return filepath.Join(b.dir, DockerfileName) }
+
+// TranscriptDir returns where the bottle's transcript snapshot lives.
+func (b *Bottle) TranscriptDir() string { return filepath.Join(b.dir, TranscriptName) }
+
+// Exists reports whether the bottle has a state folder.
+func (b *Bottle) Exists() (bool, error) {
+	_, err := os.Lstat(b.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, checkSafeDir(b.dir)
+}
+
+// ensure creates the bottle's folder (0700) and its parents.
+func (b *Bottle) ensure() error {
+	if err := b.store.ensureDirs(); err != nil {
+		return err
+	}
+	return mkdirSafe(b.dir)
+}
+
+// Override reads the bottle's Dockerfile override. ok is false, with a nil
+// error, when the bottle has none: then the repo's Dockerfile is used.
+func (b *Bottle) Override() (data []byte, ok bool, err error) {
+	path, ok, err := b.OverridePath()
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	data, err = os.ReadFile(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading bottle %q override %s: %w", b.slug, path, err)
+	}
+	return data, true, nil
+}
+
+// OverridePath returns the override's path and whether it exists. An
+// override that is a symbolic link or not a regular file is refused, as is
+// a state folder another user could change.
+func (b *Bottle) OverridePath() (string, bool, error) {
+	exists, err := b.Exists()
+	if err != nil {
+		return "", false, fmt.Errorf("bottle %q: %w", b.slug, err)
+	}
+	if !exists {
+		return "", false, nil
+	}
+	path := b.DockerfilePath()
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("bottle %q override: %w", b.slug, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", false, fmt.Errorf("%w: %s is not a regular file (a symbolic link?); run `claude-bottle state reset %s` and set it again", ErrUnsafe, path, b.slug)
+	}
+	return path, true, nil
+}
+
+// SetOverride validates data as a Dockerfile and writes it as the bottle's
+// override, atomically. Nothing is written if it does not parse.
+func (b *Bottle) SetOverride(data []byte) error {
+	if err := ValidateDockerfile("the new Dockerfile for bottle "+fmt.Sprintf("%q", b.slug), data); err != nil {
+		return err
+	}
+	if err := b.ensure(); err != nil {
+		return fmt.Errorf("bottle %q: %w", b.slug, err)
+	}
+	if fi, err := os.Lstat(b.DockerfilePath()); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file (a symbolic link?); remove it first", ErrUnsafe, b.DockerfilePath())
+	}
+	return writeFileAtomic(b.DockerfilePath(), data, 0o644)
+}
+
+// SetOverrideFrom reads a Dockerfile from r (at most MaxDockerfileSize+1
+// bytes, so a runaway pipe is refused rather than swallowed) and sets it.
+func (b *Bottle) SetOverrideFrom(r io.Reader, name string) error {
+	data, err := io.ReadAll(io.LimitReader(r, MaxDockerfileSize+1))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(data) > MaxDockerfileSize {
+		return fmt.Errorf("%w: %s is larger than %d bytes; is it the right file?", ErrInvalidDockerfile, name, MaxDockerfileSize)
+	}
+	if err := ValidateDockerfile(name, data); err != nil {
+		return err
+	}
+	return b.SetOverride(data)
+}
+
+// ResetOverride removes the override, so the bottle goes back to the repo's
+// Dockerfile and BaseImage. Resetting a bottle with no override is no error.
+func (b *Bottle) ResetOverride() error {
+	exists, err := b.Exists()
+	if err != nil || !exists {
+		return err
+	}
+	err = os.Remove(b.DockerfilePath())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing bottle %q override: %w", b.slug, err)
+	}
+	return nil
+}
+
+// Image returns the tag the bottle's image is built as: RebuiltImage when it
+// has an override, else BaseImage.
+func (b *Bottle) Image() (string, bool, error) {
+	_, ok, err := b.OverridePath()
+	if err != nil {
+		return "", false, err
+	}
+	if ok {
+		return RebuiltImage(b.slug), true, nil
+	}
+	return BaseImage, false, nil
+}

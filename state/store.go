@@ -1,0 +1,152 @@
+// Package state keeps each bottle's persistent state under
+// <root>/state/<slug>/: an optional Dockerfile override and the transcript/
+// snapshot of the agent's last saved state. Every write is atomic (a
+// temporary file in the same folder, synced, renamed), and every slug is
+// validated before it becomes a path.
+package state
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Names of the files and folders inside a bottle's folder.
+const (
+	DockerfileName = "Dockerfile"
+	TranscriptName = "transcript"
+)
+
+// Image names a bottle builds into.
+const (
+	// BaseImage is the tag of the repo's own Dockerfile, shared by every
+	// bottle without an override.
+	BaseImage = "claude-bottle:latest"
+	rebuiltImageFmt = "claude-bottle-rebuilt-%s:latest"
+)
+
+// RebuiltImage returns the tag of a bottle built from its own override.
+func RebuiltImage(slug string) string { return fmt.Sprintf(rebuiltImageFmt, slug) }
+
+// Store is the state root, usually ~/.claude-bottle.
+type Store struct {
+	root string
+}
+
+// ErrUnsafe classes state paths refused because another user could change
+// them: symbolic links, foreign owners, group- or world-writable folders.
+var ErrUnsafe = errors.New("unsafe state path")
+
+// DefaultRoot returns $CLAUDE_BOTTLE_HOME, else ~/.claude-bottle.
+func DefaultRoot() (string, error) {
+	if h := os.Getenv("CLAUDE_BOTTLE_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find your home folder (%v): set CLAUDE_BOTTLE_HOME", err)
+	}
+	return filepath.Join(home, ".claude-bottle"), nil
+}
+
+// Open returns the store at root. It creates nothing: folders appear on the
+// first write, so that read-only commands leave no trace.
+func Open(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("state root %q: %w", root, err)
+	}
+	return &Store{root: abs}, nil
+}
+
+// Root returns the store's root folder.
+func (s *Store) Root() string { return s.root }
+
+// StateDir returns <root>/state, the parent of every bottle's folder.
+func (s *Store) StateDir() string { return filepath.Join(s.root, "state") }
+
+// Bottle returns the state of one bottle. The slug is validated first.
+func (s *Store) Bottle(slug string) (*Bottle, error) {
+	if err := ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	return &Bottle{store: s, slug: slug, dir: filepath.Join(s.StateDir(), slug)}, nil
+}
+
+// List returns the slugs of every bottle that has a state folder, sorted.
+// Entries that are not valid slugs (the format file, stray files) are
+// skipped.
+func (s *Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.StateDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing bottles: %w", err)
+	}
+	var slugs []string
+	for _, e := range entries {
+		if e.IsDir() && ValidateSlug(e.Name()) == nil {
+			slugs = append(slugs, e.Name())
+		}
+	}
+	sort.Strings(slugs)
+	return slugs, nil
+}
+
+// ensureDirs creates <root>, <root>/state (0700) and the format file, and
+// runs pending migrations.
+func (s *Store) ensureDirs() error {
+	for _, d := range []string{s.root, s.StateDir()} {
+		if err := mkdirSafe(d); err != nil {
+			return err
+		}
+	}
+	return s.migrate()
+}
+
+// mkdirSafe creates dir 0700 if absent and refuses one that is a symbolic
+// link or that other users could write to.
+func mkdirSafe(dir string) error {
+	err := os.Mkdir(dir, 0o700)
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return diskError(fmt.Sprintf("creating %s", dir), err)
+	}
+	return checkSafeDir(dir)
+}
+
+// checkSafeDir refuses a folder that is a symbolic link, is not a folder, is
+// owned by someone else, or is writable by group or others.
+func checkSafeDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%w: %s is a symbolic link; replace it with a real folder (mkdir -m 700)", ErrUnsafe, dir)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: %s is not a folder; move it away", ErrUnsafe, dir)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%w: %s is writable by other users (mode %04o); run chmod go-w %s", ErrUnsafe, dir, fi.Mode().Perm(), dir)
+	}
+	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
+		return fmt.Errorf("%w: %s belongs to user %d, not you (%d); chown it or choose another CLAUDE_BOTTLE_HOME", ErrUnsafe, dir, uid, os.Geteuid())
+	}
+	return nil
+}
+
+// diskError words an I/O error for the user, naming a full disk plainly.
+func diskError(what string, err error) error {
+	if isNoSpace(err) {
+		return fmt.Errorf("%s: the disk is full (%w); free some space and try again", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func hasPrefixDir(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+string(filepath.Separator))
+}
