@@ -1,0 +1,72 @@
+package bottle
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// defaultRepo is the default bottle context carried by the binary: a
+// Dockerfile that installs Claude Code.
+//
+//go:embed defaultrepo/Dockerfile defaultrepo/.dockerignore
+var defaultRepo embed.FS
+
+// UnpackDefault writes the default bottle context under <root>/repo/ when it
+// is absent or differs from the one this binary carries, and returns the
+// folder. It writes into a new folder and renames it into place, so a
+// reader never sees half of it.
+func UnpackDefault(root string) (string, error) {
+	dir := filepath.Join(root, "repo")
+	if same, err := sameAsEmbedded(dir); err != nil || same {
+		return dir, err
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return "", fmt.Errorf("unpacking the default bottle: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, ".repo-new-*")
+	if err != nil {
+		return "", fmt.Errorf("unpacking the default bottle: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	err = fs.WalkDir(defaultRepo, "defaultrepo", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, _ := defaultRepo.ReadFile(p)
+		return os.WriteFile(filepath.Join(tmp, filepath.Base(p)), data, 0o644)
+	})
+	if err == nil {
+		err = os.Chmod(tmp, 0o755)
+	}
+	if err == nil {
+		os.RemoveAll(dir)
+		err = os.Rename(tmp, dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("unpacking the default bottle into %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+func sameAsEmbedded(dir string) (bool, error) {
+	entries, _ := fs.ReadDir(defaultRepo, "defaultrepo")
+	for _, e := range entries {
+		want, _ := defaultRepo.ReadFile("defaultrepo/" + e.Name())
+		got, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("reading the default bottle in %s: %w", dir, err)
+		}
+		if !bytes.Equal(got, want) {
+			return false, nil
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// stdio is where a command reads and writes; tests replace it.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+	// isTerminal reports whether out is a terminal (for progress modes).
+	isTerminal bool
+}
+
+func newStdio() stdio {
+	fi, err := os.Stdout.Stat()
+	tty := err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, isTerminal: tty}
+}
+
+// app holds what every command shares: the streams, the global flags and
+// the logger. Commands are built as newXxxCmd(a *app) *cobra.Command.
+type app struct {
+	io     stdio
+	global globalFlags
+	log    *slog.Logger
+}
+
+// globalFlags are the persistent flags of every command.
+type globalFlags struct {
+	home     string
+	logLevel string
+}
+
+// run builds the command tree, runs it and maps its error to an exit code:
+// this is the one place where errors become exit codes and stderr lines.
+func run(args []string, io stdio) int {
+	a := &app{io: io}
+	root := a.newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(io.in)
+	root.SetOut(io.out)
+	root.SetErr(io.err)
+	ctx, stop := signalContext(context.Background())
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(ctx, err)
+	fmt.Fprintf(io.err, "claude-bottle: %s\n", errorLine(err))
+	return code
+}
+
+// signalContext is canceled by the first SIGINT or SIGTERM, and remembers
+// which, so the exit code can say so (130 / 143).
+func signalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(&signalError{sig: sig.(syscall.Signal)})
+		case <-done:
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(done); cancel(nil) }
+}
+
+// signalError records the signal that canceled the command.
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return fmt.Sprintf("interrupted by %s", e.sig) }
+
+func (a *app) newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "claude-bottle",
+		Short:         "Run coding agents in per-agent Docker containers (bottles)",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setup()
+		},
+	}
+	root.PersistentFlags().StringVar(&a.global.home, "home", "", "state root (default $CLAUDE_BOTTLE_HOME or ~/.claude-bottle)")
+	root.PersistentFlags().StringVar(&a.global.logLevel, "log-level", "warn", "diagnostic log level: debug, info, warn, error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	for _, add := range commands {
+		root.AddCommand(add(a))
+	}
+	return root
+}
+
+// commands lists the constructors of the top-level commands; each file that
+// defines a command adds itself here from an init function, so files can be
+// added without editing this one.
+var commands []func(a *app) *cobra.Command
+
+const rootLong = `claude-bottle runs coding agents (Claude Code) in per-agent Docker containers
+called bottles, each named by a slug. It builds each bottle's image from the
+repo's Dockerfile, or from the bottle's own override, through a build driver
+(buildkit, docker, or a third-party plugin).`
+
+// setup makes the logger once flags are parsed.
+func (a *app) setup() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.global.logLevel)); err != nil {
+		return usageErr(fmt.Errorf("--log-level %q: want debug, info, warn or error", a.global.logLevel))
+	}
+	a.log = slog.New(slog.NewTextHandler(a.io.err, &slog.HandlerOptions{Level: level}))
+	return nil
+}

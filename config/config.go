@@ -1,0 +1,113 @@
+// Package config reads claude-bottle's config file, <root>/config.toml, and
+// merges it with the environment and flags: flags over environment over the
+// file over defaults.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// ErrConfig classes every problem with the config file or a setting.
+var ErrConfig = errors.New("bad configuration")
+
+// FileName is the config file's name inside the state root.
+const FileName = "config.toml"
+
+// File is the config file's content. Every key is optional.
+type File struct {
+	// Repo is the default repo root holding the bottle Dockerfile.
+	Repo string `toml:"repo"`
+	// Driver is the default build driver.
+	Driver   string   `toml:"driver"`
+	BuildKit BuildKit `toml:"buildkit"`
+	Docker   Docker   `toml:"docker"`
+	Launch   Launch   `toml:"launch"`
+}
+
+// BuildKit holds the BuildKit driver's endpoint settings.
+type BuildKit struct {
+	Addr     string `toml:"addr"`
+	TLSCA    string `toml:"tls_ca"`
+	TLSCert  string `toml:"tls_cert"`
+	TLSKey   string `toml:"tls_key"`
+	Insecure bool   `toml:"insecure"`
+}
+
+// Docker holds the Docker engine and CLI settings.
+type Docker struct {
+	Host string `toml:"host"`
+	Bin  string `toml:"bin"`
+}
+
+// Launch holds defaults for `claude-bottle launch`.
+type Launch struct {
+	// TranscriptDir is the agent's state folder inside the bottle, which is
+	// snapshotted when the bottle stops.
+	TranscriptDir string `toml:"transcript_dir"`
+}
+
+// Load reads the config file at path. A missing file is an empty config,
+// not an error; an unknown key or a value of the wrong type is an error
+// that names the file, the line and the key.
+func Load(path string) (File, error) {
+	var f File
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return f, fmt.Errorf("%w: reading %s: %v", ErrConfig, path, err)
+	}
+	dec := toml.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return File{}, describe(path, err)
+	}
+	return f, f.validate(path)
+}
+
+// describe turns a go-toml error into one line naming file, line and key.
+func describe(path string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		e := strict.Errors[0]
+		row, _ := e.Position()
+		return fmt.Errorf("%w: %s:%d: unknown key %q; known keys: %s", ErrConfig, path, row, strings.Join(e.Key(), "."), knownKeys)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if key != "" {
+			return fmt.Errorf("%w: %s:%d: key %q: %s", ErrConfig, path, row, key, strings.TrimPrefix(de.Error(), "toml: "))
+		}
+		return fmt.Errorf("%w: %s:%d: %s", ErrConfig, path, row, strings.TrimPrefix(de.Error(), "toml: "))
+	}
+	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
+}
+
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.transcript_dir"
+
+func (f File) validate(path string) error {
+	if f.BuildKit.Addr != "" && !hasScheme(f.BuildKit.Addr, "unix://", "tcp://", "docker-container://", "ssh://") {
+		return fmt.Errorf("%w: %s: buildkit.addr %q: want unix://PATH, tcp://HOST:PORT or docker-container://NAME", ErrConfig, path, f.BuildKit.Addr)
+	}
+	if f.Launch.TranscriptDir != "" && !strings.HasPrefix(f.Launch.TranscriptDir, "/") {
+		return fmt.Errorf("%w: %s: launch.transcript_dir %q must be an absolute path inside the bottle", ErrConfig, path, f.Launch.TranscriptDir)
+	}
+	return nil
+}
+
+func hasScheme(addr string, schemes ...string) bool {
+	for _, s := range schemes {
+		if strings.HasPrefix(addr, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"path/filepath"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// Env is how the config reads the environment; tests pass a map's lookup.
+type Env func(key string) string
+
+// Flags are the values given on the command line; empty means not given.
+type Flags struct {
+	Repo             string
+	Driver           string
+	BuildKitAddr     string
+	BuildKitTLSCA    string
+	BuildKitTLSCert  string
+	BuildKitTLSKey   string
+	BuildKitInsecure bool
+	DockerHost       string
+	DockerBin        string
+	DriverOpts       map[string]string
+}
+
+// Settings are the merged values a command runs with.
+type Settings struct {
+	// Repo is the repo root, or "" when none was named anywhere (the
+	// default bottle context is used then).
+	Repo string
+	// RepoFrom says where Repo came from: "--repo", "$CLAUDE_BOTTLE_REPO",
+	// the config file's path, or "".
+	RepoFrom string
+	// Driver is the chosen driver, or "" to pick the default.
+	Driver string
+	// DriverConfig is what the driver is made with.
+	DriverConfig driver.Config
+	// TranscriptDir is the agent's state folder inside a bottle.
+	TranscriptDir string
+}
+
+// DefaultTranscriptDir is where Claude Code keeps its state in the default
+// bottle image.
+const DefaultTranscriptDir = "/home/node/.claude"
+
+// Resolve merges flags over env over the file at <root>/config.toml.
+func Resolve(root string, flags Flags, env Env) (Settings, error) {
+	path := filepath.Join(root, FileName)
+	f, err := Load(path)
+	if err != nil {
+		return Settings{}, err
+	}
+	s := Settings{TranscriptDir: first(f.Launch.TranscriptDir, DefaultTranscriptDir)}
+	s.Repo, s.RepoFrom = firstFrom(
+		[2]string{flags.Repo, "--repo"},
+		[2]string{env("CLAUDE_BOTTLE_REPO"), "$CLAUDE_BOTTLE_REPO"},
+		[2]string{f.Repo, path},
+	)
+	if s.Repo != "" {
+		if s.Repo, err = filepath.Abs(s.Repo); err != nil {
+			return Settings{}, err
+		}
+	}
+	s.Driver = first(flags.Driver, env("CLAUDE_BOTTLE_DRIVER"), f.Driver)
+	s.DriverConfig = driver.Config{
+		BuildKitAddr: first(flags.BuildKitAddr, env("BUILDKIT_HOST"), f.BuildKit.Addr),
+		BuildKitTLS: driver.TLSConfig{
+			CA:   first(flags.BuildKitTLSCA, f.BuildKit.TLSCA),
+			Cert: first(flags.BuildKitTLSCert, f.BuildKit.TLSCert),
+			Key:  first(flags.BuildKitTLSKey, f.BuildKit.TLSKey),
+		},
+		BuildKitInsecure: flags.BuildKitInsecure || f.BuildKit.Insecure,
+		DockerHost:       first(flags.DockerHost, env("DOCKER_HOST"), f.Docker.Host),
+		DockerBin:        first(flags.DockerBin, f.Docker.Bin),
+		Opts:             flags.DriverOpts,
+	}
+	return s, nil
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func firstFrom(pairs ...[2]string) (string, string) {
+	for _, p := range pairs {
+		if p[0] != "" {
+			return p[0], p[1]
+		}
+	}
+	return "", ""
+}
