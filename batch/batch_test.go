@@ -1,0 +1,113 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// recorder is a Builder that records the builds it is asked for; it stands
+// in for a real driver in this unit test of the batching logic only.
+type recorder struct {
+	mu       sync.Mutex
+	built    []string
+	running  atomic.Int32
+	peak     atomic.Int32
+	failFor  string
+	duration time.Duration
+}
+
+func (r *recorder) Info(context.Context) (driver.Info, error) { return driver.Info{Name: "rec"}, nil }
+func (r *recorder) Check(context.Context) error              { return nil }
+
+func (r *recorder) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	n := r.running.Add(1)
+	defer r.running.Add(-1)
+	for {
+		p := r.peak.Load()
+		if n <= p || r.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	r.mu.Lock()
+	r.built = append(r.built, req.Tags[0])
+	r.mu.Unlock()
+	select {
+	case <-time.After(r.duration):
+	case <-ctx.Done():
+		return nil, driver.Canceled(ctx, ctx.Err())
+	}
+	if req.Tags[0] == r.failFor {
+		return nil, fmt.Errorf("%w: RUN false\nexit code 1", driver.ErrBuildFailed)
+	}
+	return &driver.Result{ImageID: "sha256:" + req.Tags[0], Steps: driver.StepCount{Total: 3, Cached: 1}}, nil
+}
+
+func plan(slug, dockerfile, image string) *bottle.Plan {
+	return &bottle.Plan{Slug: slug, Dockerfile: dockerfile, Context: "/repo", Image: image}
+}
+
+func TestBuildSharesOneImageAmongBottles(t *testing.T) {
+	rec := &recorder{}
+	plans := []*bottle.Plan{
+		plan("a", "/repo/Dockerfile", "claude-bottle:latest"),
+		plan("b", "/repo/Dockerfile", "claude-bottle:latest"),
+		plan("c", "/state/c/Dockerfile", "claude-bottle-rebuilt-c:latest"),
+	}
+	outs := Build(context.Background(), plans, Options{Jobs: 4, Builder: rec, Driver: "rec"})
+	if len(rec.built) != 2 {
+		t.Fatalf("built %v, want the shared base once and c once", rec.built)
+	}
+	if outs[1].SharedWith != "a" || outs[1].ImageID != "sha256:claude-bottle:latest" || outs[1].Slug != "b" {
+		t.Errorf("b's outcome = %+v, want the image built for a", outs[1])
+	}
+	if outs[2].ImageID != "sha256:claude-bottle-rebuilt-c:latest" || outs[2].SharedWith != "" {
+		t.Errorf("c's outcome = %+v", outs[2])
+	}
+}
+
+func TestBuildHonoursJobsAndKeepsGoingAfterAFailure(t *testing.T) {
+	rec := &recorder{failFor: "img-1", duration: 20 * time.Millisecond}
+	var plans []*bottle.Plan
+	for i := range 6 {
+		plans = append(plans, plan(fmt.Sprintf("b%d", i), fmt.Sprintf("/s/%d/Dockerfile", i), fmt.Sprintf("img-%d", i)))
+	}
+	outs := Build(context.Background(), plans, Options{Jobs: 2, Builder: rec})
+	if got := rec.peak.Load(); got != 2 {
+		t.Errorf("peak parallel builds = %d, want 2", got)
+	}
+	failed := Failed(outs)
+	if len(failed) != 1 || failed[0].Slug != "b1" || !errors.Is(failed[0].Err, driver.ErrBuildFailed) {
+		t.Fatalf("failed = %+v, want only b1 with ErrBuildFailed", failed)
+	}
+	if got := failed[0].FirstLine(); got != "build failed: RUN false" {
+		t.Errorf("FirstLine = %q", got)
+	}
+	if len(rec.built) != 6 {
+		t.Errorf("built %d images, want all 6 despite the failure", len(rec.built))
+	}
+}
+
+func TestBuildCanceledWhileQueued(t *testing.T) {
+	rec := &recorder{duration: time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	plans := []*bottle.Plan{plan("a", "/1", "i1"), plan("b", "/2", "i2")}
+	start := time.Now()
+	outs := Build(ctx, plans, Options{Jobs: 1, Builder: rec})
+	if time.Since(start) > 900*time.Millisecond {
+		t.Fatalf("Build took %v after cancel", time.Since(start))
+	}
+	for _, o := range outs {
+		if !errors.Is(o.Err, driver.ErrCanceled) {
+			t.Errorf("%s: err = %v, want ErrCanceled", o.Slug, o.Err)
+		}
+	}
+}

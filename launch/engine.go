@@ -1,0 +1,42 @@
+// Package launch runs a bottle on the Docker engine: it layers the derived
+// image for the agent's working folder on the bottle's image, starts the
+// container with the folder bind-mounted, attaches the terminal, returns the
+// agent's exit code, and snapshots and restores the agent's transcript.
+package launch
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/moby/moby/client"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// Connect returns an engine client for host ("" means $DOCKER_HOST or the
+// default socket), negotiating the API version down to the engine's.
+func Connect(host string) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	cli, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: docker host %q: %v", driver.ErrDaemonUnreachable, host, err)
+	}
+	return cli, nil
+}
+
+// ContainerName is the name of a bottle's container.
+func ContainerName(slug string) string { return "claude-bottle-" + slug }
+
+// ErrAlreadyRunning classes a launch of a bottle whose container runs.
+var ErrAlreadyRunning = errors.New("bottle already running")
+
+// engineError words an engine API error, naming an unreachable engine.
+func engineError(what string, err error) error {
+	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%w: %s: %v; is dockerd running? (check DOCKER_HOST or --docker-host)", driver.ErrDaemonUnreachable, what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
