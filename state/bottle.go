@@ -28,7 +28,9 @@ func (b *Bottle) DockerfilePath() string { return filepath.Join(b.dir, Dockerfil
 // TranscriptDir returns where the bottle's transcript snapshot lives.
 func (b *Bottle) TranscriptDir() string { return filepath.Join(b.dir, TranscriptName) }
 
-// Exists reports whether the bottle has a state folder.
+// Exists reports whether the bottle has a state folder. A folder on the way
+// to it (the root, <root>/state) or the folder itself that another user
+// could change is refused, as the writes refuse it.
 func (b *Bottle) Exists() (bool, error) {
 	_, err := os.Lstat(b.dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -37,11 +39,23 @@ func (b *Bottle) Exists() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return true, checkSafeDir(b.dir)
+	for _, d := range []string{b.store.root, b.store.StateDir(), b.dir} {
+		if err := checkSafeDir(d); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
-// ensure creates the bottle's folder (0700) and its parents.
+// ensure creates the bottle's folder (0700) and its parents. An unsafe
+// folder already there is refused first, so a refused write writes nothing
+// (not even the format file).
 func (b *Bottle) ensure() error {
+	if _, err := os.Lstat(b.dir); err == nil {
+		if err := checkSafeDir(b.dir); err != nil {
+			return err
+		}
+	}
 	if err := b.store.ensureDirs(); err != nil {
 		return err
 	}
@@ -83,6 +97,9 @@ func (b *Bottle) OverridePath() (string, bool, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return "", false, fmt.Errorf("%w: %s is not a regular file (a symbolic link?); run `claude-bottle state reset %s` and set it again", ErrUnsafe, path, b.slug)
+	}
+	if err := checkSafeFile(path, fi); err != nil {
+		return "", false, fmt.Errorf("bottle %q override: %w", b.slug, err)
 	}
 	return path, true, nil
 }

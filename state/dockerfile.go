@@ -31,14 +31,14 @@ func ValidateDockerfile(name string, data []byte) error {
 	}
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("%w: %s%s: %v", ErrInvalidDockerfile, name, lineOf(err), rootCause(err))
+		return fmt.Errorf("%w: %s%s: %v; fix it and try again", ErrInvalidDockerfile, name, lineOf(err), rootCause(err))
 	}
 	stages, _, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %s%s: %v", ErrInvalidDockerfile, name, lineOf(err), rootCause(err))
+		return fmt.Errorf("%w: %s%s: %v; fix it and try again", ErrInvalidDockerfile, name, lineOf(err), rootCause(err))
 	}
 	if len(stages) == 0 {
-		return fmt.Errorf("%w: %s has no FROM instruction", ErrInvalidDockerfile, name)
+		return fmt.Errorf("%w: %s has no FROM instruction; add a FROM line", ErrInvalidDockerfile, name)
 	}
 	return nil
 }

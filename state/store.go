@@ -24,7 +24,7 @@ const (
 const (
 	// BaseImage is the tag of the repo's own Dockerfile, shared by every
 	// bottle without an override.
-	BaseImage = "claude-bottle:latest"
+	BaseImage       = "claude-bottle:latest"
 	rebuiltImageFmt = "claude-bottle-rebuilt-%s:latest"
 )
 
@@ -135,6 +135,19 @@ func checkSafeDir(dir string) error {
 	}
 	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
 		return fmt.Errorf("%w: %s belongs to user %d, not you (%d); chown it or choose another CLAUDE_BOTTLE_HOME", ErrUnsafe, dir, uid, os.Geteuid())
+	}
+	return nil
+}
+
+// checkSafeFile refuses a file (fi is its Lstat) that is writable by group
+// or others or owned by someone else: another user could choose what the
+// bottle builds.
+func checkSafeFile(path string, fi os.FileInfo) error {
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%w: %s is writable by other users (mode %04o); run chmod go-w %s", ErrUnsafe, path, fi.Mode().Perm(), path)
+	}
+	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
+		return fmt.Errorf("%w: %s belongs to user %d, not you (%d); chown it or remove it", ErrUnsafe, path, uid, os.Geteuid())
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ type SnapshotInfo struct {
 // Snapshot returns the last snapshot's description; ok is false when the
 // bottle has none.
 func (b *Bottle) Snapshot() (info SnapshotInfo, ok bool, err error) {
+	if exists, err := b.Exists(); err != nil || !exists {
+		return info, false, err
+	}
 	b.recoverTranscript()
 	data, err := os.ReadFile(filepath.Join(b.TranscriptDir(), snapshotMeta))
 	if errors.Is(err, os.ErrNotExist) {
@@ -188,8 +191,8 @@ func untar(dir string, r io.Reader, strip bool) (SnapshotInfo, error) {
 			return info, fmt.Errorf("reading snapshot stream: %w", err)
 		}
 		name := entryName(hdr.Name, strip)
-		if name == "" || name == snapshotMeta {
-			continue
+		if name == "" || name == snapshotMeta || strings.HasPrefix(name, snapshotMeta+"/") {
+			continue // the marker is ours to write: an entry there would block it
 		}
 		n, err := extract(root, name, hdr, tr)
 		if err != nil {
