@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -274,4 +275,194 @@ func TestBuildkitEngine(t *testing.T) {
 	if got := testenv.RunImage(t, tag2, "ls", "/ctx"); got != "Dockerfile\ndocker\nignored-by-root.txt\nkept.txt" {
 		t.Errorf("<Dockerfile>.dockerignore: context holds %q", got)
 	}
+}
+
+// engineSocket is the Docker engine's unix socket the load counter
+// forwards to.
+func engineSocket(t *testing.T) string {
+	t.Helper()
+	host := testenv.Docker(t, "context", "inspect", "-f", "{{.Endpoints.docker.Host}}")
+	if !strings.HasPrefix(host, "unix://") {
+		testenv.Unavailable(t, "the Docker engine is not on a unix socket (%q)", host)
+	}
+	return strings.TrimPrefix(host, "unix://")
+}
+
+// TestBuildkitStandaloneLoad builds on a standalone buildkitd and loads
+// into the engine through a proxy that counts what reaches the engine's
+// image-load API: the first build sends the image, a rebuild whose result
+// the engine already holds sends nothing and only tags.
+func TestBuildkitStandaloneLoad(t *testing.T) {
+	testenv.RequireDocker(t)
+	bk := testenv.Buildkitd(t)
+	lc := startLoadCounter(t, engineSocket(t))
+	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr, DockerHost: lc.Host})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": multiStage, "kept.txt": "z"})
+	// A random build arg makes the first build's image new to the engine.
+	nonce := uniqueTag(t, "nonce")
+	req := driver.Request{
+		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{uniqueTag(t, "load")},
+		BuildArgs: map[string]string{"GREETING": nonce},
+	}
+	first, _ := bkBuild(t, b, req)
+	sent := lc.bytes.Load()
+	if sent == 0 || lc.calls.Load() != 1 {
+		t.Fatalf("first build sent %d bytes in %d loads, want the image once", sent, lc.calls.Load())
+	}
+	if got := testenv.RunImage(t, req.Tags[0], "cat", "/greeting"); got != nonce {
+		t.Errorf("/greeting = %q, want %q", got, nonce)
+	}
+	if id := testenv.Docker(t, "image", "inspect", "-f", "{{.Id}}", req.Tags[0]); id != first.ImageID {
+		t.Errorf("engine image ID %s != result %s", id, first.ImageID)
+	}
+
+	req.Tags = []string{uniqueTag(t, "load-again")}
+	again, _ := bkBuild(t, b, req)
+	if n := lc.bytes.Load() - sent; n != 0 {
+		t.Errorf("no-op rebuild sent %d bytes to the engine's image-load API, want 0", n)
+	}
+	if again.ImageID != first.ImageID || again.Steps.Cached == 0 {
+		t.Errorf("rebuild = %+v, want image %s from cache", again, first.ImageID)
+	}
+	if id := testenv.Docker(t, "image", "inspect", "-f", "{{.Id}}", req.Tags[0]); id != first.ImageID {
+		t.Errorf("rebuild's tag names %s, want %s", id, first.ImageID)
+	}
+	t.Logf("first build sent %d bytes; rebuild sent 0 and tagged %s", sent, req.Tags[0])
+}
+
+// TestBuildkitSecrets mounts a secret into a RUN from the request's
+// SecretSource and proves that the step saw it while no layer, config or
+// history entry of the saved image holds it.
+func TestBuildkitSecrets(t *testing.T) {
+	testenv.RequireDocker(t)
+	bk := testenv.Buildkitd(t)
+	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr})
+	secret := "s3cr3t-" + strings.TrimPrefix(uniqueTag(t, "x"), "cb-bk-x:")
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile +
+		"RUN --mount=type=secret,id=token sha256sum /run/secrets/token | cut -d' ' -f1 > /token.sha256\n"})
+	tag := uniqueTag(t, "secret")
+	bkBuild(t, b, driver.Request{
+		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{tag},
+		Secrets:      []driver.SecretSpec{{ID: "token", Env: "CB_TEST_TOKEN"}},
+		SecretSource: secretMap{"token": secret},
+	})
+	sum := sha256.Sum256([]byte(secret))
+	if got := testenv.RunImage(t, tag, "cat", "/token.sha256"); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("the RUN saw a secret hashing to %q, want %x", got, sum)
+	}
+	// The scan must see into layers: the hash the RUN wrote is found.
+	if !imageContains(t, tag, []byte(hex.EncodeToString(sum[:]))) {
+		t.Fatalf("the image scan cannot see the layer file /token.sha256")
+	}
+	if imageContains(t, tag, []byte(secret)) {
+		t.Errorf("the saved image %s holds the secret", tag)
+	}
+}
+
+// secretMap is a SecretSource over fixed values.
+type secretMap map[string]string
+
+func (m secretMap) Secret(_ context.Context, id string) ([]byte, error) {
+	v, ok := m[id]
+	if !ok {
+		return nil, driver.ErrNotFound
+	}
+	return []byte(v), nil
+}
+
+// TestBuildkitTCP builds on a buildkitd listening on 127.0.0.1 with mutual
+// TLS, and proves that plain TCP is refused unless allowed.
+func TestBuildkitTCP(t *testing.T) {
+	testenv.RequireDocker(t)
+	if _, err := buildkit.New(context.Background(), driver.Config{BuildKitAddr: "tcp://127.0.0.1:1234"}); !errors.Is(err, driver.ErrInvalidRequest) ||
+		!strings.Contains(err.Error(), "--buildkit-insecure") {
+		t.Errorf("plain tcp:// without TLS: err = %v, want a refusal naming --buildkit-insecure", err)
+	}
+	bk := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{TCP: true})
+	tlsCfg := driver.TLSConfig{CA: bk.Certs.CA, Cert: bk.Certs.ClientCert, Key: bk.Certs.ClientKey}
+	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr, BuildKitTLS: tlsCfg})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("Check over mTLS: %v", err)
+	}
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile + "RUN echo tls > /via\n"})
+	tag := uniqueTag(t, "tcp")
+	bkBuild(t, b, driver.Request{Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{tag}})
+	if got := testenv.RunImage(t, tag, "cat", "/via"); got != "tls" {
+		t.Errorf("/via = %q", got)
+	}
+	// Without the client certificate the daemon refuses the connection.
+	noCert := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr, BuildKitTLS: driver.TLSConfig{CA: bk.Certs.CA}})
+	if err := noCert.Check(ctx); !errors.Is(err, driver.ErrDaemonUnreachable) {
+		t.Errorf("Check without a client certificate: err = %v, want ErrDaemonUnreachable", err)
+	}
+}
+
+// TestBuildkitPushAndRegistryCache pushes an image and its cache to the
+// test registry, then builds on a fresh buildkitd (empty root) with the
+// registry cache: every Dockerfile step comes from the cache.
+func TestBuildkitPushAndRegistryCache(t *testing.T) {
+	testenv.RequireDocker(t)
+	reg := testenv.SharedRegistry(t)
+	bk := testenv.Buildkitd(t)
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": multiStage, "kept.txt": "z"})
+	image := reg.Host + "/cb/app:v1"
+	cacheRef := reg.Host + "/cb/cache:v1"
+	req := driver.Request{
+		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{image},
+		BuildArgs: map[string]string{"GREETING": "pushed"},
+		Push:      true, NoLoad: true,
+		CacheTo: []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": cacheRef, "mode": "max"}}},
+	}
+	res, _ := bkBuild(t, bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr}), req)
+	if res.Digest == "" {
+		t.Fatalf("push result = %+v, want a manifest digest", res)
+	}
+	if got := manifestDigest(t, reg.Host, "cb/app", "v1"); got != res.Digest {
+		t.Errorf("registry has cb/app:v1 at %q, result says %q", got, res.Digest)
+	}
+
+	fresh := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{Registries: []string{reg.Host}})
+	req.Push, req.CacheTo = false, nil
+	req.CacheFrom = []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": cacheRef}}}
+	again, rec := bkBuild(t, bkBuilder(t, driver.Config{BuildKitAddr: fresh.Addr}), req)
+	steps, cached := 0, 0
+	for _, v := range rec.vertexes() {
+		// Dockerfile steps are named "[stage n/m] ..." or "[n/m] ...";
+		// "[internal] load ..." steps read local files and never cache.
+		if !strings.HasPrefix(v.Name, "[") || strings.HasPrefix(v.Name, "[internal]") {
+			continue
+		}
+		steps++
+		if v.Cached {
+			cached++
+		} else {
+			t.Errorf("step %q was not cached", v.Name)
+		}
+	}
+	if steps < 5 || cached != steps || again.ImageID != res.ImageID {
+		t.Errorf("fresh buildkitd with registry cache: %d/%d steps cached, image %s (want %s)", cached, steps, again.ImageID, res.ImageID)
+	}
+}
+
+// manifestDigest asks the registry for a manifest's digest.
+func manifestDigest(t *testing.T, host, repo, tag string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodHead, "http://"+host+"/v2/"+repo+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("registry: %s/%s:%s: %s", host, repo, tag, resp.Status)
+	}
+	return resp.Header.Get("Docker-Content-Digest")
 }
