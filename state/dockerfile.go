@@ -25,7 +25,7 @@ func ValidateDockerfile(name string, data []byte) error {
 	case len(bytes.TrimSpace(data)) == 0:
 		return fmt.Errorf("%w: %s is empty; it needs at least a FROM line", ErrInvalidDockerfile, name)
 	case len(data) > MaxDockerfileSize:
-		return fmt.Errorf("%w: %s is %d bytes, more than the %d a Dockerfile may have here; is it the right file?", ErrInvalidDockerfile, name, len(data), MaxDockerfileSize)
+		return fmt.Errorf("%w: %s is %d bytes, more than the %d bytes a Dockerfile may have here; is it the right file?", ErrInvalidDockerfile, name, len(data), MaxDockerfileSize)
 	case bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data):
 		return fmt.Errorf("%w: %s is not text (it holds NUL or invalid UTF-8 bytes); is it the right file?", ErrInvalidDockerfile, name)
 	}
