@@ -79,17 +79,25 @@ func (p *legacyParser) line(stream int, raw string, now time.Time) *driver.Event
 	return &driver.Event{Logs: []driver.Log{{Vertex: p.vertex(), Stream: streamNo, Data: []byte(s + "\n"), Timestamp: now}}}
 }
 
-// uncolor strips ANSI colours from a line and tells whether any of it was
-// in the red the engine wraps a step's stderr in.
+// uncolor strips ANSI colours from a line and tells whether any visible
+// part of it was in the red the engine wraps a step's stderr in. The red
+// may start on one line and end at the start of a later one.
 func (p *legacyParser) uncolor(s string) (string, bool) {
-	isErr := p.red
+	isErr, at := false, 0
 	for _, loc := range ansiEscape.FindAllStringIndex(s, -1) {
+		if p.red && strings.TrimSpace(s[at:loc[0]]) != "" {
+			isErr = true
+		}
 		switch s[loc[0]:loc[1]] {
 		case "\x1b[91m":
-			p.red, isErr = true, true
+			p.red = true
 		case "\x1b[0m":
 			p.red = false
 		}
+		at = loc[1]
+	}
+	if p.red && strings.TrimSpace(s[at:]) != "" {
+		isErr = true
 	}
 	return ansiEscape.ReplaceAllString(s, ""), isErr
 }
