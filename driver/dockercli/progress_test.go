@@ -273,7 +273,7 @@ func golden(t *testing.T, name string, v any) {
 func TestCleanLine(t *testing.T) {
 	for in, want := range map[string]string{
 		"Sending build context to Docker daemon  32kB\rSending build context to Docker daemon  1.9MB\r\r": "Sending build context to Docker daemon  1.9MB",
-		"plain": "plain",
+		"plain":  "plain",
 		"crlf\r": "crlf",
 	} {
 		if got := cleanLine([]byte(in)); got != want {
