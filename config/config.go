@@ -20,7 +20,8 @@ const FileName = "config.toml"
 
 // File is the config file's content. Every key is optional.
 type File struct {
-	// Repo is the default repo root holding the bottle Dockerfile.
+	// Repo is the default repo root holding the bottle Dockerfile; a
+	// relative path is taken from the config file's folder.
 	Repo string `toml:"repo"`
 	// Driver is the default build driver.
 	Driver   string   `toml:"driver"`
@@ -68,7 +69,10 @@ func Load(path string) (File, error) {
 	if err := dec.Decode(&f); err != nil {
 		return File{}, describe(path, err)
 	}
-	return f, f.validate(path)
+	if err := f.validate(path, data); err != nil {
+		return File{}, err
+	}
+	return f, nil
 }
 
 // describe turns a go-toml error into one line naming file, line and key.
@@ -93,12 +97,14 @@ func describe(path string, err error) error {
 
 const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.transcript_dir"
 
-func (f File) validate(path string) error {
+// validate checks the values the decoder cannot; data is the file's text,
+// to find the line of a bad key.
+func (f File) validate(path string, data []byte) error {
 	if f.BuildKit.Addr != "" && !hasScheme(f.BuildKit.Addr, "unix://", "tcp://", "docker-container://", "ssh://") {
-		return fmt.Errorf("%w: %s: buildkit.addr %q: want unix://PATH, tcp://HOST:PORT or docker-container://NAME", ErrConfig, path, f.BuildKit.Addr)
+		return badValue(path, data, "buildkit.addr", fmt.Sprintf("%q: want unix://PATH, tcp://HOST:PORT, docker-container://NAME or ssh://USER@HOST", f.BuildKit.Addr))
 	}
 	if f.Launch.TranscriptDir != "" && !strings.HasPrefix(f.Launch.TranscriptDir, "/") {
-		return fmt.Errorf("%w: %s: launch.transcript_dir %q must be an absolute path inside the bottle", ErrConfig, path, f.Launch.TranscriptDir)
+		return badValue(path, data, "launch.transcript_dir", fmt.Sprintf("%q must be an absolute path inside the bottle", f.Launch.TranscriptDir))
 	}
 	return nil
 }

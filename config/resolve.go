@@ -56,6 +56,10 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		[2]string{env("CLAUDE_BOTTLE_REPO"), "$CLAUDE_BOTTLE_REPO"},
 		[2]string{f.Repo, path},
 	)
+	if s.RepoFrom == path && !filepath.IsAbs(s.Repo) {
+		// The file's relative path is the file's, not the current folder's.
+		s.Repo = filepath.Join(root, s.Repo)
+	}
 	if s.Repo != "" {
 		if s.Repo, err = filepath.Abs(s.Repo); err != nil {
 			return Settings{}, err
