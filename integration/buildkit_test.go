@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,8 +239,8 @@ func TestBuildkitEngine(t *testing.T) {
 		t.Errorf("engine Info features = %v, want secrets and no push", info.Features)
 	}
 	dir := testenv.BusyboxContext(t, map[string]string{
-		"Dockerfile":    multiStage,
-		".dockerignore": "ignored-by-root.txt\n",
+		"Dockerfile":            multiStage,
+		".dockerignore":         "ignored-by-root.txt\n",
 		"docker/app.Dockerfile": multiStage,
 		// Beside its Dockerfile, this one replaces the root .dockerignore.
 		"docker/app.Dockerfile.dockerignore": "ignored-by-app.txt\n",
@@ -465,4 +466,144 @@ func manifestDigest(t *testing.T, host, repo, tag string) string {
 		t.Fatalf("registry: %s/%s:%s: %s", host, repo, tag, resp.Status)
 	}
 	return resp.Header.Get("Docker-Content-Digest")
+}
+
+// TestBuildkitErrors checks the error classes: a Dockerfile error names
+// the file and line, a failed RUN names the step, an unreachable daemon
+// names the address and how to start one, and a field the engine's
+// BuildKit cannot honour is refused by name.
+func TestBuildkitErrors(t *testing.T) {
+	testenv.RequireDocker(t)
+	b := bkBuilder(t, driver.Config{})
+	dir := testenv.BusyboxContext(t, map[string]string{
+		"bad.Dockerfile":  "FROM scratch\nCOPY busybox /bin/busybox\nFROBNICATE now\n",
+		"fail.Dockerfile": testenv.BusyboxDockerfile + "RUN echo about to fail && exit 3\n",
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	bad := filepath.Join(dir, "bad.Dockerfile")
+	_, err := b.Build(ctx, driver.Request{Dockerfile: bad, ContextDir: dir}, nil)
+	if !errors.Is(err, driver.ErrInvalidDockerfile) || !strings.Contains(err.Error(), strconv.Quote(bad)+" line 3") ||
+		!strings.Contains(err.Error(), "FROBNICATE") {
+		t.Errorf("bad Dockerfile: err = %v, want ErrInvalidDockerfile naming %q line 3 and the instruction", err, bad)
+	}
+	t.Logf("Dockerfile error: %v", err)
+
+	_, err = b.Build(ctx, driver.Request{Dockerfile: filepath.Join(dir, "fail.Dockerfile"), ContextDir: dir}, nil)
+	if !errors.Is(err, driver.ErrBuildFailed) || !strings.Contains(err.Error(), "RUN echo about to fail") ||
+		!strings.Contains(err.Error(), "exit code: 3") {
+		t.Errorf("failed RUN: err = %v, want ErrBuildFailed naming the step and exit code", err)
+	}
+	t.Logf("failed RUN: %v", err)
+
+	_, err = b.Build(ctx, driver.Request{Dockerfile: bad, ContextDir: dir, Push: true, Tags: []string{"x/y:z"}}, nil)
+	if !errors.Is(err, driver.ErrUnsupported) || !strings.Contains(err.Error(), "push") {
+		t.Errorf("push on the engine: err = %v, want ErrUnsupported naming push", err)
+	}
+	_, err = b.Build(ctx, driver.Request{Dockerfile: bad, ContextDir: dir,
+		CacheTo: []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": "127.0.0.1:1/c"}}}}, nil)
+	if !errors.Is(err, driver.ErrUnsupported) || !strings.Contains(err.Error(), "cache-to type=registry") {
+		t.Errorf("registry cache export on the engine: err = %v, want ErrUnsupported naming cache-to", err)
+	}
+
+	sock := filepath.Join(t.TempDir(), "nobody.sock")
+	gone := bkBuilder(t, driver.Config{BuildKitAddr: "unix://" + sock})
+	err = gone.Check(ctx)
+	if !errors.Is(err, driver.ErrDaemonUnreachable) || !strings.Contains(err.Error(), sock) || !strings.Contains(err.Error(), "BUILDKIT_HOST") {
+		t.Errorf("unreachable: err = %v, want ErrDaemonUnreachable naming %s and BUILDKIT_HOST", err, sock)
+	}
+	t.Logf("unreachable: %v", err)
+	_, err = gone.Build(ctx, driver.Request{Dockerfile: bad, ContextDir: dir}, nil)
+	if !errors.Is(err, driver.ErrDaemonUnreachable) {
+		t.Errorf("build on an unreachable daemon: err = %v, want ErrDaemonUnreachable", err)
+	}
+}
+
+// sleepDockerfile has a RUN that takes long enough to be interrupted.
+const sleepDockerfile = testenv.BusyboxDockerfile + "RUN echo started && sleep 60 && echo done > /done\n"
+
+// buildInBackground starts a build of sleepDockerfile and returns its
+// recorder and a channel with its error.
+func buildInBackground(ctx context.Context, t *testing.T, b driver.Builder) (*recorder, <-chan error) {
+	t.Helper()
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": sleepDockerfile})
+	rec := &recorder{}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.Build(ctx, driver.Request{Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, NoLoad: true, NoCache: true}, rec)
+		errc <- err
+	}()
+	return rec, errc
+}
+
+// waitFor polls cond every 50ms up to limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBuildkitCancel cancels a build during a long RUN: the build returns
+// ErrCanceled quickly and the daemon stops the step.
+func TestBuildkitCancel(t *testing.T) {
+	bk := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{})
+	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec, errc := buildInBackground(ctx, t, b)
+	waitFor(t, time.Minute, "the RUN to start", func() bool { return rec.started("sleep 60") && len(bk.RunningSteps()) > 0 })
+	cancel()
+	start := time.Now()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, driver.ErrCanceled) {
+			t.Errorf("canceled build: err = %v, want ErrCanceled", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("build still running 15s after cancel")
+	}
+	t.Logf("build returned %v after cancel", time.Since(start).Round(time.Millisecond))
+	waitFor(t, 10*time.Second, "buildkitd to stop the canceled step", func() bool { return len(bk.RunningSteps()) == 0 })
+}
+
+// TestBuildkitDaemonDies hangs the daemon (SIGSTOP) during a build, which
+// must fail within 10s as unreachable, then kills and restarts it: the
+// same Builder reconnects.
+func TestBuildkitDaemonDies(t *testing.T) {
+	bk := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{})
+	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rec, errc := buildInBackground(ctx, t, b)
+	waitFor(t, time.Minute, "the RUN to start", func() bool { return rec.started("sleep 60") })
+	bk.Freeze()
+	start := time.Now()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, driver.ErrDaemonUnreachable) {
+			t.Errorf("build on a hung daemon: err = %v, want ErrDaemonUnreachable", err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("build on a hung daemon failed after %v, want under 10s", d)
+		}
+		t.Logf("hung daemon: build failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("build still waiting 20s after the daemon hung")
+	}
+
+	bk.Kill()
+	rec, errc = buildInBackground(ctx, t, b)
+	if err := <-errc; !errors.Is(err, driver.ErrDaemonUnreachable) {
+		t.Errorf("build on a killed daemon: err = %v, want ErrDaemonUnreachable", err)
+	}
+	if err := bk.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the driver to reconnect", func() bool { return b.Check(ctx) == nil })
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	dockerclient "github.com/moby/moby/client"
 	"github.com/tonistiigi/fsutil"
 )
@@ -111,7 +113,7 @@ func (b *Builder) solve(ctx context.Context, bk *client.Client, opt client.Solve
 	}
 	done := make(chan result, 1)
 	go func() {
-		resp, err := bk.Build(solveCtx, opt, product, dockerfile.Build, ch)
+		resp, err := bk.Build(solveCtx, opt, product, pump.frontend, ch)
 		done <- result{resp, err}
 	}()
 	select {
@@ -175,6 +177,8 @@ type pump struct {
 	mu      sync.Mutex
 	stopped bool
 	names   map[string]string
+	failed  []string // names of steps that reported an error
+	feErr   error    // the Dockerfile frontend's own error
 }
 
 func newPump(sink driver.Sink) *pump {
@@ -193,6 +197,9 @@ func (p *pump) run(ch <-chan *client.SolveStatus) {
 			if v.Name != "" {
 				p.names[v.Digest] = v.Name
 			}
+			if v.Error != "" && !strings.Contains(v.Error, context.Canceled.Error()) {
+				p.failed = append(p.failed, v.Name)
+			}
 		}
 		if !p.stopped {
 			// Sent under the lock so stop cannot return while an event is
@@ -204,6 +211,36 @@ func (p *pump) run(ch <-chan *client.SolveStatus) {
 }
 
 func (p *pump) wait() { <-p.done }
+
+// frontend runs BuildKit's Dockerfile builder in this process and keeps
+// its error: that error has its types (the Dockerfile line of a parse
+// error), which an older daemon loses when it hands the error back.
+func (p *pump) frontend(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+	res, err := dockerfile.Build(ctx, c)
+	if err != nil {
+		p.mu.Lock()
+		p.feErr = err
+		p.mu.Unlock()
+	}
+	return res, err
+}
+
+// frontendErr is the frontend's own error, if it failed.
+func (p *pump) frontendErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.feErr
+}
+
+// failedStep is the name of the first step that reported an error.
+func (p *pump) failedStep() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.failed) == 0 {
+		return ""
+	}
+	return p.failed[0]
+}
 
 func (p *pump) stop() {
 	p.mu.Lock()

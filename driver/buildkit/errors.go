@@ -32,6 +32,14 @@ func (b *Builder) classify(ctx context.Context, err error, req driver.Request, p
 		}
 		return fmt.Errorf("%w: step %q%s: %w", driver.ErrBuildFailed, step, where(req, err), err)
 	}
+	if step := p.failedStep(); step != "" {
+		// Older daemons (the engine's) return errors without their types;
+		// the progress stream still says which step failed.
+		return fmt.Errorf("%w: step %q in %q: %w", driver.ErrBuildFailed, step, req.Dockerfile, err)
+	}
+	if fe := p.frontendErr(); fe != nil && len(errdefs.Sources(fe)) > 0 {
+		err = fe
+	}
 	if len(errdefs.Sources(err)) > 0 {
 		return fmt.Errorf("%w: %s: %w (fix the Dockerfile and build again)", driver.ErrInvalidDockerfile, strings.TrimPrefix(where(req, err), " at "), err)
 	}

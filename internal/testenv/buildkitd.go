@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"debug/buildinfo"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -386,17 +387,34 @@ func (bk *BuildkitDaemon) wait() { <-bk.exited() }
 // cleanupRunc kills and deletes the step containers a killed buildkitd
 // left behind, which runc keeps running on their own.
 func (bk *BuildkitDaemon) cleanupRunc() {
-	roots, _ := filepath.Glob(filepath.Join(bk.Root, "runc-*", "executor"))
-	for _, root := range roots {
-		out, err := exec.Command(RuncBin, "--root", root, "list", "-q").Output()
-		if err != nil {
-			continue
-		}
-		for _, id := range strings.Fields(string(out)) {
-			exec.Command(RuncBin, "--root", root, "kill", id, "KILL").Run()
-			exec.Command(RuncBin, "--root", root, "delete", "--force", id).Run()
+	for _, id := range bk.RunningSteps() {
+		exec.Command(RuncBin, "kill", id, "KILL").Run()
+		exec.Command(RuncBin, "delete", "--force", id).Run()
+	}
+}
+
+// RunningSteps lists the runc containers (RUN steps) of this buildkitd.
+// Its OCI worker keeps their state in runc's default root, shared with
+// other buildkitds, so they are told apart by their bundle folder.
+func (bk *BuildkitDaemon) RunningSteps() []string {
+	out, err := exec.Command(RuncBin, "list", "-f", "json").Output()
+	if err != nil {
+		return nil
+	}
+	var list []struct {
+		ID     string `json:"id"`
+		Bundle string `json:"bundle"`
+	}
+	if json.Unmarshal(out, &list) != nil {
+		return nil
+	}
+	var ids []string
+	for _, c := range list {
+		if strings.HasPrefix(c.Bundle, bk.Root+"/") {
+			ids = append(ids, c.ID)
 		}
 	}
+	return ids
 }
 
 // unmountUnder lazily unmounts whatever a killed buildkitd left mounted
