@@ -44,8 +44,7 @@ func UnpackDefault(root string) (string, error) {
 		err = os.Chmod(tmp, 0o755)
 	}
 	if err == nil {
-		os.RemoveAll(dir)
-		err = os.Rename(tmp, dir)
+		err = install(tmp, dir)
 	}
 	if err != nil {
 		return "", fmt.Errorf("unpacking the default bottle into %s: %w", dir, err)
@@ -69,4 +68,29 @@ func sameAsEmbedded(dir string) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// install renames the unpacked folder tmp to dir. Another command may be
+// unpacking at the same time, so dir is never removed first (a reader
+// would find it missing): a folder already there that holds this binary's
+// context is kept, and an older one is moved aside before trying again.
+func install(tmp, dir string) error {
+	var err error
+	for range 3 {
+		if err = os.Rename(tmp, dir); err == nil {
+			return nil
+		}
+		if same, serr := sameAsEmbedded(dir); serr == nil && same {
+			return nil
+		}
+		aside, aerr := os.MkdirTemp(filepath.Dir(dir), ".repo-old-*")
+		if aerr != nil {
+			return aerr
+		}
+		defer os.RemoveAll(aside)
+		if rerr := os.Rename(dir, filepath.Join(aside, "repo")); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return rerr
+		}
+	}
+	return err
 }
