@@ -1,0 +1,228 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// The test binary doubles as every plugin the tests need (go-plugin's
+// TestHelperProcess style): run as `plugins.test __driver-serve NAME` it
+// serves a test driver as a built-in; run with CB_TEST_PLUGIN=MODE (from a
+// wrapper script in a plugins folder) it behaves as a third-party plugin.
+func TestMain(m *testing.M) {
+	if len(os.Args) >= 3 && os.Args[1] == BuiltinArg {
+		if err := ServeBuiltin(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if mode := os.Getenv("CB_TEST_PLUGIN"); mode != "" {
+		os.Exit(servePluginMode(mode))
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	testDriver     = "testecho"
+	testDriverLow  = "testlow"
+	testPriority   = 1000
+	testPriorityLo = 999
+)
+
+func init() {
+	driver.Register(driver.Factory{Name: testDriver, Usage: "test driver that echoes", Priority: testPriority, New: newEcho})
+	driver.Register(driver.Factory{Name: testDriverLow, Usage: "lower test driver", Priority: testPriorityLo, New: newEcho})
+}
+
+// servePluginMode serves (or fails to serve) as a third-party plugin.
+func servePluginMode(mode string) int {
+	p := Plugin{Name: "echo3p", Version: "3.1.4", Usage: "third-party echo", New: newEcho}
+	switch mode {
+	case "echo":
+	case "prio":
+		v := testPriority + 1
+		p.Priority = &v
+	case "stdout-junk":
+		fmt.Println("hello from init, this is not a handshake")
+		fmt.Print("no newline either|")
+	case "v2":
+		srv := newServer(p, nil)
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{2: {pluginKey: &grpcDriver{impl: srv}}},
+			GRPCServer:       plugin.DefaultGRPCServer,
+		})
+		return 0
+	case "not-a-plugin":
+		fmt.Println("usage: frobnicate [flags]")
+		fmt.Fprintln(os.Stderr, "frobnicate: missing operand")
+		return 2
+	case "hang":
+		time.Sleep(time.Minute)
+		return 0
+	default:
+		fmt.Fprintln(os.Stderr, "unknown CB_TEST_PLUGIN mode", mode)
+		return 2
+	}
+	if err := Serve(p); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// echo is the test driver. Its Build is steered by build args:
+//
+//	events=N   send N small events
+//	sleep=D    sleep D (a duration) after the events, honouring ctx
+//	panic=1    panic mid-build
+//	exit=N     exit the process with code N mid-build
+//	fail=CLASS fail with that driver error class
+//	secret=ID  put the value of secret ID into the result's metadata
+//	stdout=1   write to the real stdout and stderr mid-build
+type echo struct{ cfg driver.Config }
+
+func newEcho(_ context.Context, cfg driver.Config) (driver.Builder, error) {
+	if cfg.Opts["new"] == "fail" {
+		return nil, fmt.Errorf("%w: option new=fail", driver.ErrInvalidRequest)
+	}
+	return &echo{cfg: cfg}, nil
+}
+
+func (e *echo) Info(context.Context) (driver.Info, error) {
+	return driver.Info{
+		Name: "echo", Version: "1.2.3", Endpoint: "nowhere",
+		Features: map[driver.Feature]bool{driver.FeatureSecrets: true, driver.FeatureSSH: false},
+		Notes:    []string{"a test driver"},
+	}, nil
+}
+
+func (e *echo) Check(context.Context) error {
+	if e.cfg.Opts["check"] == "fail" {
+		return fmt.Errorf("%w: the echo daemon is on holiday; come back later", driver.ErrDaemonUnreachable)
+	}
+	return nil
+}
+
+var testClasses = map[string]error{
+	"daemon": driver.ErrDaemonUnreachable, "dockerfile": driver.ErrInvalidDockerfile,
+	"request": driver.ErrInvalidRequest, "unsupported": driver.ErrUnsupported,
+	"canceled": driver.ErrCanceled, "build": driver.ErrBuildFailed, "notfound": driver.ErrNotFound,
+}
+
+func (e *echo) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	a := req.BuildArgs
+	e.cfg.Log().Info("build starting", "tags", len(req.Tags))
+	n, _ := strconv.Atoi(a["events"])
+	now := time.Now()
+	for i := 0; i < n; i++ {
+		sink.Send(&driver.Event{Logs: []driver.Log{{Vertex: "v", Stream: 1, Data: []byte("line"), Timestamp: now}}})
+	}
+	if a["stdout"] == "1" {
+		os.Stdout.WriteString("stray stdout line\n")
+		os.Stderr.WriteString("stray stderr line\n")
+	}
+	if a["panic"] == "1" {
+		e.cfg.Log().Error("about to panic")
+		panic("echo driver panics on purpose")
+	}
+	if c, err := strconv.Atoi(a["exit"]); err == nil {
+		os.Exit(c)
+	}
+	if d, err := time.ParseDuration(a["sleep"]); err == nil {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, driver.Canceled(ctx, ctx.Err())
+		}
+	}
+	if c := a["fail"]; c != "" {
+		return nil, fmt.Errorf("echo: step 2 said %q: %w", "no", testClasses[c])
+	}
+	res := &driver.Result{ImageID: "sha256:" + fmt.Sprint(n), Tags: req.Tags, Steps: driver.StepCount{Total: 3, Cached: 1},
+		Duration: 1500 * time.Millisecond, Metadata: map[string]string{"dockerfile": req.Dockerfile, "opt": e.cfg.Opts["x"]}}
+	if id := a["secret"]; id != "" {
+		if req.SecretSource == nil {
+			return nil, errors.New("no secret source")
+		}
+		v, err := req.SecretSource.Secret(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		res.Metadata["secret"] = string(v)
+	}
+	return res, nil
+}
+
+// testSelf is the test binary, which serves the test drivers as built-ins.
+func testSelf(t testing.TB) string {
+	t.Helper()
+	p, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newTestManager returns a Manager over a fresh state root; it is closed
+// when t ends.
+func newTestManager(t testing.TB, opts Options) *Manager {
+	t.Helper()
+	if opts.Home == "" {
+		opts.Home = t.TempDir()
+	}
+	opts.Self = testSelf(t)
+	m := NewManager(opts)
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return m
+}
+
+// installScript puts a wrapper script into m's plugins folder that runs
+// the test binary in plugin mode, and records its checksum as Install
+// would, without probing it (some modes are broken on purpose).
+func installScript(t testing.TB, m *Manager, name, mode string) string {
+	t.Helper()
+	dir, err := m.ensurePluginsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeScript(t, dir, BinaryName(name), mode)
+	sum, err := fileSum(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := readLock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock.Plugins[name] = lockEntry{SHA256: sum, Source: "test", Installed: time.Now().UTC()}
+	if err := writeLock(dir, lock); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func writeScript(t testing.TB, dir, file, mode string) string {
+	t.Helper()
+	p := filepath.Join(dir, file)
+	script := fmt.Sprintf("#!/bin/sh\nCB_TEST_PLUGIN=%s exec %q \"$@\"\n", mode, testSelf(t))
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

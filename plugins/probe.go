@@ -1,0 +1,168 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// Probe is what starting a driver found out: its self-description, its
+// Info, and whether it can build here now.
+type Probe struct {
+	Descriptor
+	// Description is the plugin's self-description, with the negotiated
+	// protocol version (zero when it did not start).
+	Description Description
+	// Info is the driver's Info.
+	Info driver.Info
+	// Err says why the driver could not be started or described.
+	Err error
+	// CheckErr says why the driver cannot build here now (nil: it can).
+	CheckErr error
+}
+
+// Ready reports whether the driver started and its Check passed.
+func (p Probe) Ready() bool { return p.Err == nil && p.CheckErr == nil }
+
+// Priority is the driver's rank for Default: a built-in's priority, else
+// the priority the plugin declared, else below every built-in.
+func (p Probe) Priority() int {
+	switch {
+	case p.Descriptor.Priority != nil:
+		return *p.Descriptor.Priority
+	case p.Description.Priority != nil:
+		return *p.Description.Priority
+	}
+	return math.MinInt32
+}
+
+// Probe starts driver name (if it is not running), describes it and runs
+// its Check, bounded by Options.CheckTimeout.
+func (m *Manager) Probe(ctx context.Context, name string) Probe {
+	d, err := m.find(ctx, name)
+	if err != nil {
+		return Probe{Descriptor: Descriptor{Name: name, Err: err}, Err: err}
+	}
+	return m.probe(ctx, d)
+}
+
+func (m *Manager) probe(ctx context.Context, d Descriptor) Probe {
+	p := Probe{Descriptor: d, Err: d.Err}
+	if p.Err != nil {
+		return p
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CheckTimeout)
+	defer cancel()
+	r := &remote{m: m, d: d}
+	if p.Info, p.Err = r.Info(ctx); p.Err != nil {
+		return p
+	}
+	if inst := m.current(d.Name); inst != nil {
+		p.Description = inst.desc
+	}
+	p.CheckErr = r.Check(ctx)
+	if errors.Is(p.CheckErr, context.DeadlineExceeded) {
+		p.CheckErr = fmt.Errorf("%w: driver %q did not answer its check within %s", driver.ErrDaemonUnreachable, d.Name, m.opts.CheckTimeout)
+	}
+	return p
+}
+
+// current returns the running instance of a driver, if any.
+func (m *Manager) current(name string) *instance {
+	m.mu.Lock()
+	s := m.slots[name]
+	m.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inst
+}
+
+// ProbeAll probes every discovered driver in parallel, in Drivers' order.
+func (m *Manager) ProbeAll(ctx context.Context) ([]Probe, error) {
+	ds, err := m.Drivers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.probeEach(ctx, ds), nil
+}
+
+func (m *Manager) probeEach(ctx context.Context, ds []Descriptor) []Probe {
+	out := make([]Probe, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = m.probe(ctx, d)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Default picks the driver to build with when the user names none: the
+// highest-priority one whose Check passes, among built-ins and installed
+// plugins (a plugin found on PATH is never picked unasked, as it runs
+// unverified). why is a sentence saying why it was chosen.
+func (m *Manager) Default(ctx context.Context) (name, why string, err error) {
+	ds, err := m.Drivers(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	var cands []Descriptor
+	for _, d := range ds {
+		if d.Err == nil && d.Verified {
+			cands = append(cands, d)
+		}
+	}
+	probes := m.probeEach(ctx, cands)
+	sort.SliceStable(probes, func(i, j int) bool {
+		pi, pj := probes[i].Priority(), probes[j].Priority()
+		if pi != pj {
+			return pi > pj
+		}
+		return probes[i].BuiltIn && !probes[j].BuiltIn
+	})
+	var skipped []string
+	var errs []error
+	for _, p := range probes {
+		if p.Ready() {
+			return p.Name, defaultWhy(p, skipped), nil
+		}
+		err := firstErr(p.Err, p.CheckErr)
+		skipped = append(skipped, fmt.Sprintf("%s: %v", p.Name, err))
+		errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
+	}
+	if len(probes) == 0 {
+		return "", "", fmt.Errorf("%w: no build driver is available; install a plugin with claude-bottle plugin install", driver.ErrNotFound)
+	}
+	return "", "", fmt.Errorf("no driver can build here; start the Docker engine or a buildkitd, or name a driver with --driver: %w", errors.Join(errs...))
+}
+
+func defaultWhy(p Probe, skipped []string) string {
+	rank := "priority " + fmt.Sprint(p.Priority())
+	if p.Priority() == math.MinInt32 {
+		rank = "no declared priority"
+	}
+	why := fmt.Sprintf("%q is the highest-ranked driver that can build here (%s %s, %s)", p.Name, p.Source, kind(p), rank)
+	if len(skipped) > 0 {
+		why += "; passed over: " + strings.Join(skipped, "; ")
+	}
+	return why
+}
+
+func kind(p Probe) string {
+	if p.BuiltIn {
+		return "driver"
+	}
+	return "plugin"
+}

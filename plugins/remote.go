@@ -1,0 +1,59 @@
+package plugins
+
+import (
+	"context"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// remote is the driver.Builder that Manager.Open returns: each call goes to
+// the driver's current process, started (or restarted after a crash) on
+// demand.
+type remote struct {
+	m *Manager
+	d Descriptor
+}
+
+var _ driver.Builder = (*remote)(nil)
+
+// Info describes the driver.
+func (r *remote) Info(ctx context.Context) (driver.Info, error) {
+	return call(ctx, r, func(ctx context.Context, i *instance) (driver.Info, error) {
+		return i.rpc.info(ctx)
+	})
+}
+
+// Check reports whether the driver can build here now.
+func (r *remote) Check(ctx context.Context) error {
+	_, err := call(ctx, r, func(ctx context.Context, i *instance) (struct{}, error) {
+		return struct{}{}, i.rpc.check(ctx)
+	})
+	return err
+}
+
+// Build runs one build in the driver's process; progress reaches sink
+// before Build returns.
+func (r *remote) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	return call(ctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
+		return i.rpc.build(ctx, req, sink)
+	})
+}
+
+// call runs f against the driver's live instance and classifies its
+// error; a broken instance is retired so the next call starts afresh.
+func call[T any](ctx context.Context, r *remote, f func(context.Context, *instance) (T, error)) (T, error) {
+	var zero T
+	inst, err := r.m.instance(ctx, r.d)
+	if err != nil {
+		return zero, err
+	}
+	v, err := f(ctx, inst)
+	if err == nil {
+		return v, nil
+	}
+	out, broken := inst.callError(ctx, err)
+	if broken {
+		r.m.retire(r.d, inst)
+	}
+	return zero, out
+}

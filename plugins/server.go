@@ -1,0 +1,143 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
+)
+
+// server is the plugin's end: the Driver service over the Builder that
+// Plugin.New made.
+type server struct {
+	pb.UnimplementedDriverServer
+	p      Plugin
+	log    *slog.Logger
+	broker *plugin.GRPCBroker
+
+	mu sync.Mutex
+	b  driver.Builder
+	// calls counts the calls in flight, so that the process can let them
+	// end before it exits.
+	calls sync.WaitGroup
+}
+
+func newServer(p Plugin, log *slog.Logger) *server {
+	return &server{p: p, log: log}
+}
+
+// Configure makes the Builder. A second call replaces it.
+func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	s.calls.Add(1)
+	defer s.calls.Done()
+	cfg := configFromPB(req.GetConfig())
+	cfg.Logger = s.log
+	b, err := s.p.New(ctx, cfg)
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("driver %q: %w", s.p.Name, err))
+	}
+	if b == nil {
+		return nil, toStatus(fmt.Errorf("driver %q: New returned no builder and no error; report this to the driver's author", s.p.Name))
+	}
+	s.mu.Lock()
+	old := s.b
+	s.b = b
+	s.mu.Unlock()
+	closeBuilder(old, s.log)
+	return &pb.ConfigureResponse{Description: s.p.description()}, nil
+}
+
+func (s *server) builder() (driver.Builder, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b == nil {
+		return nil, status.Error(codes.FailedPrecondition, "driver not configured: the host must call Configure first")
+	}
+	return s.b, nil
+}
+
+// Info describes the driver.
+func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.DriverInfo, error) {
+	s.calls.Add(1)
+	defer s.calls.Done()
+	b, err := s.builder()
+	if err != nil {
+		return nil, err
+	}
+	info, err := b.Info(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return infoToPB(info), nil
+}
+
+// Check reports whether the driver can build here now.
+func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (*pb.CheckResponse, error) {
+	s.calls.Add(1)
+	defer s.calls.Done()
+	b, err := s.builder()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Check(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CheckResponse{}, nil
+}
+
+// Build runs one build, streaming its progress and then its result.
+func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error {
+	s.calls.Add(1)
+	defer s.calls.Done()
+	b, err := s.builder()
+	if err != nil {
+		return err
+	}
+	ctx := stream.Context()
+	r := requestFromPB(req.GetRequest())
+	if id := req.GetSecretsBrokerId(); id != 0 {
+		// Dial at once: the broker forgets the host's address after 5 s.
+		conn, err := s.broker.Dial(id)
+		if err != nil {
+			return toStatus(fmt.Errorf("driver %q: reaching claude-bottle for the build's secrets: %w", s.p.Name, err))
+		}
+		defer conn.Close()
+		r.SecretSource = &secretClient{c: pb.NewSecretsClient(conn)}
+	}
+	snd := newEventSender(stream)
+	res, err := b.Build(ctx, r, snd)
+	if serr := snd.close(); serr != nil && err == nil {
+		return serr // the host is gone; nothing to report to
+	}
+	if err != nil {
+		return toStatus(driver.Canceled(ctx, err))
+	}
+	if res == nil {
+		return toStatus(fmt.Errorf("driver %q: Build returned no result and no error; report this to the driver's author", s.p.Name))
+	}
+	return stream.Send(&pb.BuildResponse{Result: resultToPB(res)})
+}
+
+// close releases the Builder once serving has ended.
+func (s *server) close() {
+	s.mu.Lock()
+	b := s.b
+	s.b = nil
+	s.mu.Unlock()
+	closeBuilder(b, s.log)
+}
+
+func closeBuilder(b driver.Builder, log *slog.Logger) {
+	if c, ok := b.(driver.Closer); ok {
+		if err := c.Close(); err != nil {
+			log.Warn("closing the driver", "error", err)
+		}
+	}
+}
