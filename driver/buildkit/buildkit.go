@@ -137,6 +137,10 @@ func (b *Builder) Info(context.Context) (driver.Info, error) {
 	return info, nil
 }
 
+// clientVersion is the BuildKit module version in go.mod, for binaries
+// without module information (test binaries); a unit test keeps it in step.
+const clientVersion = "v0.34.2"
+
 // Version is the version of the BuildKit client the driver is built with.
 func Version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -149,7 +153,7 @@ func Version() string {
 			}
 		}
 	}
-	return "unknown"
+	return clientVersion
 }
 
 // Check connects to the endpoint and lists its workers (the engine's

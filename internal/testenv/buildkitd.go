@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -134,28 +133,32 @@ func buildBins() (string, error) {
 		return "", fmt.Errorf("cannot find the repo's go.mod from %q to build buildkitd (go env GOMOD: %v)", mustWd(), err)
 	}
 	bin := filepath.Join(filepath.Dir(gomod), "bin")
-	want := moduleVersion("github.com/moby/buildkit")
+	root := filepath.Dir(gomod)
+	want, err := moduleVersion(root, "github.com/moby/buildkit")
+	if err != nil {
+		return "", err
+	}
 	if binVersion(filepath.Join(bin, "buildkitd")) == want && binVersion(filepath.Join(bin, "buildctl")) == want {
 		return bin, nil
 	}
 	cmd := exec.Command("go", "build", "-o", bin+"/", "github.com/moby/buildkit/cmd/buildkitd", "github.com/moby/buildkit/cmd/buildctl")
-	cmd.Dir = filepath.Dir(gomod)
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build buildkitd %s into %s: %v: %s", want, bin, err, out)
 	}
 	return bin, nil
 }
 
-// moduleVersion is the version of module path this binary was built with.
-func moduleVersion(path string) string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, m := range bi.Deps {
-			if m.Path == path {
-				return m.Version
-			}
-		}
+// moduleVersion is the version of module path that the repo's go.mod
+// requires. (A test binary's own build information lists no modules.)
+func moduleVersion(root, path string) (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", path)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m %s in %s: %w", path, root, err)
 	}
-	return ""
+	return strings.TrimSpace(string(out)), nil
 }
 
 // binVersion is the BuildKit version a built binary holds, "" if none.
