@@ -11,11 +11,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -606,4 +608,94 @@ func TestBuildkitDaemonDies(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the driver to reconnect", func() bool { return b.Check(ctx) == nil })
+}
+
+// TestBuildkitSSHAndOutputs forwards an SSH agent into a RUN and exports
+// the result to an OCI archive and a local folder instead of the engine.
+func TestBuildkitSSHAndOutputs(t *testing.T) {
+	bk := testenv.Buildkitd(t)
+	agent := filepath.Join(t.TempDir(), "agent.sock")
+	cmd := exec.Command("ssh-agent", "-D", "-a", agent)
+	if err := cmd.Start(); err != nil {
+		testenv.Unavailable(t, "no ssh-agent (apt-get install openssh-client): %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, 5*time.Second, "ssh-agent's socket", func() bool { _, err := os.Stat(agent); return err == nil })
+
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile +
+		"RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo forwarded > /ssh\n"})
+	out := t.TempDir()
+	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr})
+	res, _ := bkBuild(t, b, driver.Request{
+		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir,
+		SSH: []driver.SSHSpec{{ID: "default", Paths: []string{agent}}},
+		Outputs: []driver.Output{
+			{Type: "oci", Attrs: map[string]string{"dest": filepath.Join(out, "image.tar")}},
+			{Type: "local", Attrs: map[string]string{"dest": filepath.Join(out, "rootfs")}},
+		},
+	})
+	if got, err := os.ReadFile(filepath.Join(out, "rootfs", "ssh")); err != nil || string(got) != "forwarded\n" {
+		t.Errorf("local output /ssh = %q, %v", got, err)
+	}
+	f, err := os.Open(filepath.Join(out, "image.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if ok, err := tarContains(f, []byte(`"mediaType":"application/vnd.oci.image.index.v1+json"`)); !ok || err != nil {
+		t.Errorf("oci output has no OCI index (%v)", err)
+	}
+	if !strings.HasPrefix(res.ImageID, "sha256:") || res.Digest == "" {
+		t.Errorf("result = %+v, want image ID and manifest digest from the OCI export", res)
+	}
+}
+
+// TestBuildkitConcurrentAndNoCacheFilter runs builds concurrently on one
+// Builder, then rebuilds with one stage's cache disabled.
+func TestBuildkitConcurrentAndNoCacheFilter(t *testing.T) {
+	testenv.RequireDocker(t)
+	bk := testenv.Buildkitd(t)
+	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr})
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": multiStage})
+	reqs := make([]driver.Request, 3)
+	var wg sync.WaitGroup
+	errs := make([]error, len(reqs))
+	for i := range reqs {
+		reqs[i] = driver.Request{Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir,
+			Tags: []string{uniqueTag(t, "conc")}, BuildArgs: map[string]string{"GREETING": fmt.Sprintf("build-%d", i)}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			_, errs[i] = b.Build(ctx, reqs[i], &driver.StepCounter{})
+		}()
+	}
+	wg.Wait()
+	for i, req := range reqs {
+		if errs[i] != nil {
+			t.Fatalf("concurrent build %d: %v", i, errs[i])
+		}
+		if got := testenv.RunImage(t, req.Tags[0], "cat", "/greeting"); got != fmt.Sprintf("build-%d", i) {
+			t.Errorf("build %d: /greeting = %q", i, got)
+		}
+	}
+
+	req := reqs[0]
+	req.NoCacheStages = []string{"gen"}
+	_, rec := bkBuild(t, b, req)
+	seen := map[string]int{}
+	for _, v := range rec.vertexes() {
+		stage, _, _ := strings.Cut(v.Name, " ")
+		seen[stage]++
+		switch {
+		case strings.HasPrefix(v.Name, "[gen ") && v.Cached:
+			t.Errorf("step %q of the no-cache stage came from cache", v.Name)
+		case strings.HasPrefix(v.Name, "[base ") && !v.Cached:
+			t.Errorf("step %q of a cached stage was rebuilt", v.Name)
+		}
+	}
+	if seen["[gen"] == 0 || seen["[base"] == 0 {
+		t.Errorf("steps by stage = %v, want steps of stages gen and base", seen)
+	}
 }
