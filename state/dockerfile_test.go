@@ -169,3 +169,22 @@ func BenchmarkSetOverride(b *testing.B) {
 		}
 	}
 }
+
+// TestOverrideReadError: an override that exists but cannot be read is an
+// error, not "no override" (which would silently build the repo's image).
+func TestOverrideReadError(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("skipping: root reads a file of mode 0000")
+	}
+	s := newStore(t)
+	b := mustBottle(t, s, "a")
+	if err := b.SetOverride([]byte(validDockerfile)); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(b.DockerfilePath(), 0)
+	defer os.Chmod(b.DockerfilePath(), 0o644)
+	data, ok, err := b.Override()
+	if err == nil || ok || data != nil || !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("Override() of an unreadable file = %q, %v, %v; want a permission error", data, ok, err)
+	}
+}

@@ -159,6 +159,11 @@ func TestUnsafePaths(t *testing.T) {
 			os.RemoveAll(s.StateDir())
 			os.Symlink(elsewhere, s.StateDir())
 		}, "symbolic link", false, true},
+		{"root is a link", func(t *testing.T, s *Store, b *Bottle) {
+			elsewhere := filepath.Join(t.TempDir(), "real")
+			os.Rename(s.Root(), elsewhere)
+			os.Symlink(elsewhere, s.Root())
+		}, "symbolic link", false, true},
 		{"bottle folder is a file", func(t *testing.T, s *Store, b *Bottle) {
 			os.Remove(b.Dir())
 			os.WriteFile(b.Dir(), []byte(validDockerfile), 0o600)
