@@ -25,11 +25,11 @@ func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	if err != nil {
 		return nil, err
 	}
-	if err := checkDockerfile(d.mode, req); err != nil {
-		return nil, err
-	}
 	p := plan{mode: d.mode, bxDriver: d.bxDriver, rawJSON: rawJSONCapable(d.buildx)}
 	if err := unsupportedFields(p, req); err != nil {
+		return nil, err
+	}
+	if err := checkDockerfile(d.mode, req); err != nil {
 		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "claude-bottle-docker-")

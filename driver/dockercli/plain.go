@@ -21,14 +21,14 @@ import (
 // Each "#N" becomes one driver.Vertex with digest "#N"; lines not starting
 // with "#N" are kept only for error messages.
 type plainParser struct {
-	tail    *tail
-	names   map[string]string
-	failed  string
-	started bool
+	tail     *tail
+	vertexes map[string]*driver.Vertex // by "#N", as last sent
+	failed   string
+	started  bool
 }
 
 func newPlainParser(t *tail) *plainParser {
-	return &plainParser{tail: t, names: map[string]string{}}
+	return &plainParser{tail: t, vertexes: map[string]*driver.Vertex{}}
 }
 
 var (
@@ -45,17 +45,17 @@ func (p *plainParser) line(_ int, s string, now time.Time) *driver.Event {
 		return nil
 	}
 	id, rest := "#"+m[1], m[2]
-	name, known := p.names[id]
+	v, known := p.vertexes[id]
 	if !known {
-		p.names[id] = rest
+		v = &driver.Vertex{Digest: id, Name: rest, Started: &now}
+		p.vertexes[id] = v
 		if !strings.HasPrefix(rest, "[internal]") {
 			p.started = true
 		}
-		return &driver.Event{Vertexes: []driver.Vertex{{Digest: id, Name: rest, Started: &now}}}
+		return &driver.Event{Vertexes: []driver.Vertex{*v}}
 	}
-	v := driver.Vertex{Digest: id, Name: name}
 	switch {
-	case rest == name || plainDigest.MatchString(rest):
+	case rest == v.Name || plainDigest.MatchString(rest):
 		// The printer repeats a vertex's name when it switches between
 		// vertexes, and older ones print its digest: nothing new.
 		return nil
@@ -67,9 +67,9 @@ func (p *plainParser) line(_ int, s string, now time.Time) *driver.Event {
 		v.Error = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(rest, "ERROR"), ":"))
 		v.Completed = &now
 		if p.failed == "" {
-			p.failed = name
+			p.failed = v.Name
 		}
-		p.tail.add("ERROR " + name + ": " + v.Error)
+		p.tail.add("ERROR " + v.Name + ": " + v.Error)
 	case rest == "CANCELED":
 		v.Error, v.Completed = "canceled", &now
 	case plainLog.MatchString(rest):
@@ -79,7 +79,7 @@ func (p *plainParser) line(_ int, s string, now time.Time) *driver.Event {
 	default:
 		return &driver.Event{Statuses: []driver.Status{plainStatus(id, rest, now)}}
 	}
-	return &driver.Event{Vertexes: []driver.Vertex{v}}
+	return &driver.Event{Vertexes: []driver.Vertex{*v}}
 }
 
 // plainStatus makes a Status of a line such as "exporting layers 1.0s

@@ -1,0 +1,513 @@
+//go:build linux
+
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/driver/dockercli"
+	"github.com/claude-bottle/claude-bottle/internal/testenv"
+)
+
+// The docker CLIs of this machine: a 28.x client without buildx (its
+// docker build is the legacy builder, or buildx once a plugin is given) and
+// Debian's 20.10 client, whose docker build speaks to the engine's BuildKit.
+const (
+	dcNewCLI    = "/usr/local/bin/docker"
+	dcDebianCLI = "/usr/bin/docker"
+)
+
+// dcSetup is how a test gets the CLI into one mode.
+type dcSetup struct {
+	mode   dockercli.Mode
+	bin    string
+	buildx bool // give the CLI the buildx plugin
+}
+
+var dcSetups = []dcSetup{
+	{mode: dockercli.ModeLegacy, bin: dcNewCLI},
+	{mode: dockercli.ModeBuildKit, bin: dcDebianCLI},
+	{mode: dockercli.ModeBuildx, bin: dcNewCLI, buildx: true},
+}
+
+// dcBuilder makes a docker driver in setup's mode, with DOCKER_CONFIG set
+// for the test (an empty folder, or one holding the buildx plugin), and
+// fails unless detection finds that mode.
+func dcBuilder(t *testing.T, s dcSetup, cfg driver.Config) *dockercli.Builder {
+	t.Helper()
+	testenv.RequireDocker(t)
+	if _, err := os.Stat(s.bin); err != nil {
+		testenv.Unavailable(t, "no docker CLI at %s: %v", s.bin, err)
+	}
+	dockerConfig := t.TempDir()
+	if s.buildx {
+		dockerConfig = testenv.BuildxConfig(t)
+	}
+	t.Setenv("DOCKER_CONFIG", dockerConfig)
+	cfg.DockerBin = s.bin
+	b, err := dockercli.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if m, err := b.(*dockercli.Builder).Mode(ctx); err != nil || m != s.mode {
+		t.Fatalf("%s with DOCKER_CONFIG=%s: mode %q, %v; want %q", s.bin, dockerConfig, m, err, s.mode)
+	}
+	return b.(*dockercli.Builder)
+}
+
+// dcRecorder keeps every event of a build.
+type dcRecorder struct {
+	mu     sync.Mutex
+	events []*driver.Event
+}
+
+func (r *dcRecorder) Send(ev *driver.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+}
+
+// vertex returns the last state of the first vertex whose name contains s.
+func (r *dcRecorder) vertex(s string) (driver.Vertex, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var digest string
+	var last driver.Vertex
+	for _, ev := range r.events {
+		for _, v := range ev.Vertexes {
+			if (digest == "" && strings.Contains(v.Name, s)) || v.Digest == digest {
+				digest, last = v.Digest, v
+			}
+		}
+	}
+	return last, digest != ""
+}
+
+// logged reports whether a log line holding s was sent, and on which stream.
+func (r *dcRecorder) logged(s string) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range r.events {
+		for _, l := range ev.Logs {
+			if bytes.Contains(l.Data, []byte(s)) {
+				return l.Stream, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// dcTag is an image name no other test uses, removed when t ends.
+func dcTag(t *testing.T, prefix string) string {
+	t.Helper()
+	tag := "cb-dc-" + prefix + ":" + dcRandom(4)
+	testenv.RemoveImages(t, tag)
+	return tag
+}
+
+func dcRandom(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// dcBuild runs one build with a time limit.
+func dcBuild(t *testing.T, b driver.Builder, req driver.Request) (*driver.Result, *dcRecorder, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rec := &dcRecorder{}
+	res, err := b.Build(ctx, req, rec)
+	return res, rec, err
+}
+
+// dcProject is a repo as claude-bottle builds it: the context is the repo
+// root, and the Dockerfile lives outside it, as a bottle's override in
+// ~/.claude-bottle/state/<slug>/Dockerfile does.
+func dcProject(t *testing.T, dockerfile string, files map[string]string) driver.Request {
+	t.Helper()
+	repo := testenv.BusyboxContext(t, files)
+	state := t.TempDir()
+	testenv.WriteFiles(t, state, map[string]string{"Dockerfile": dockerfile})
+	return driver.Request{Dockerfile: filepath.Join(state, "Dockerfile"), ContextDir: repo}
+}
+
+// dcDockerfile has two stages, a build arg, output on both streams,
+// COPY --from, a label and a copy of the whole context.
+const dcDockerfile = testenv.BusyboxDockerfile + `ARG GREETING=unset
+RUN echo "log-$GREETING" && echo "err-$GREETING" >&2 && echo "$GREETING" > /greeting
+
+FROM scratch
+COPY --from=0 /bin/busybox /bin/busybox
+COPY --from=0 /greeting /greeting
+COPY . /ctx
+LABEL org.example.dc=yes
+`
+
+// TestDockerCLIModes builds one project in each builder mode the CLI
+// offers here and checks the image, the progress and the cache.
+func TestDockerCLIModes(t *testing.T) {
+	for _, s := range dcSetups {
+		t.Run(string(s.mode), func(t *testing.T) { dcModeBuild(t, s) })
+	}
+}
+
+func dcModeBuild(t *testing.T, s dcSetup) {
+	b := dcBuilder(t, s, driver.Config{})
+	req := dcProject(t, dcDockerfile, map[string]string{"src/main.go": "package main\n", "ignored.txt": "no\n"})
+	req.Tags = []string{dcTag(t, string(s.mode))}
+	req.BuildArgs = map[string]string{"GREETING": "hi-" + string(s.mode)}
+	req.NoCache = true
+	ignore := req.Dockerfile + ".dockerignore"
+	testenv.WriteFiles(t, filepath.Dir(ignore), map[string]string{filepath.Base(ignore): "ignored.txt\n"})
+	if s.mode == dockercli.ModeLegacy {
+		// The legacy builder cannot read a per-Dockerfile ignore file: an
+		// error naming it, not a build that quietly sends the file.
+		_, _, err := dcBuild(t, b, req)
+		if !errors.Is(err, driver.ErrUnsupported) || !strings.Contains(err.Error(), "Dockerfile.dockerignore") {
+			t.Fatalf("legacy with %s: err = %v, want ErrUnsupported naming it", ignore, err)
+		}
+		os.Remove(ignore)
+	}
+	res, rec, err := dcBuild(t, b, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := testenv.Docker(t, "image", "inspect", "--format", "{{.Id}}", req.Tags[0]); res.ImageID != id {
+		t.Errorf("ImageID %q, engine has %q for %s", res.ImageID, id, req.Tags[0])
+	}
+	if got := testenv.RunImage(t, req.Tags[0], "/bin/busybox", "cat", "/greeting"); got != "hi-"+string(s.mode) {
+		t.Errorf("/greeting = %q", got)
+	}
+	files := testenv.RunImage(t, req.Tags[0], "/bin/busybox", "find", "/ctx", "-type", "f")
+	wantIgnored := s.mode != dockercli.ModeLegacy
+	if strings.Contains(files, "ignored.txt") == wantIgnored || !strings.Contains(files, "/ctx/src/main.go") {
+		t.Errorf("context files in the image (ignored.txt excluded: %v):\n%s", wantIgnored, files)
+	}
+	if testenv.Docker(t, "image", "inspect", "--format", `{{index .Config.Labels "org.example.dc"}}`, req.Tags[0]) != "yes" {
+		t.Error("label missing")
+	}
+	stream, ok := rec.logged("log-hi-")
+	if !ok || stream != 1 {
+		t.Errorf("RUN's stdout as a log line: found %v on stream %d", ok, stream)
+	}
+	if _, ok := rec.logged("err-hi-"); !ok {
+		t.Error("RUN's stderr was not sent as a log line")
+	}
+	if v, ok := rec.vertex("RUN echo"); !ok || v.Completed == nil || v.Started == nil {
+		t.Errorf("no started and completed vertex for the RUN step: %+v", v)
+	}
+	if res.Steps.Total == 0 || res.Steps.Cached != 0 {
+		t.Errorf("--no-cache build: steps %+v, want some and none cached", res.Steps)
+	}
+	t.Logf("%s: %+v in %v", s.mode, res.Steps, res.Duration.Round(time.Millisecond))
+
+	req.NoCache = false
+	again, _, err := dcBuild(t, b, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ImageID != res.ImageID || again.Steps.Cached == 0 || again.Steps.Total != res.Steps.Total {
+		t.Errorf("rebuild: %s %+v, want %s with the same steps, cached", again.ImageID, again.Steps, res.ImageID)
+	}
+	dcInfo(t, b, s)
+	if s.mode == dockercli.ModeBuildx {
+		dcNoCacheFilter(t, b, req)
+	}
+}
+
+// dcInfo checks what Info says of the mode.
+func dcInfo(t *testing.T, b *dockercli.Builder, s dcSetup) {
+	t.Helper()
+	info, err := b.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "docker" || info.Version == "" || !strings.Contains(info.Endpoint, s.bin) {
+		t.Errorf("info: %+v", info)
+	}
+	if info.Supports(driver.FeatureSecrets) == (s.mode == dockercli.ModeLegacy) {
+		t.Errorf("%s: secrets feature %v", s.mode, info.Supports(driver.FeatureSecrets))
+	}
+	if s.mode == dockercli.ModeLegacy && len(info.Notes) == 0 {
+		t.Error("legacy mode must state its limits in Info.Notes")
+	}
+	if err := b.Check(context.Background()); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
+
+// dcNoCacheFilter rebuilds with the first stage's cache disabled: its RUN
+// runs again while the build stays otherwise cached.
+func dcNoCacheFilter(t *testing.T, b driver.Builder, req driver.Request) {
+	t.Helper()
+	req.NoCacheStages = []string{"0"}
+	req.Dockerfile = strings.Replace(dcDockerfile, "FROM scratch\n", "FROM scratch AS first\n", 1)
+	p := dcProject(t, req.Dockerfile, nil)
+	req.Dockerfile, req.ContextDir = p.Dockerfile, p.ContextDir
+	if _, _, err := dcBuild(t, b, req); err != nil { // fill the cache
+		t.Fatal(err)
+	}
+	req.NoCacheStages = []string{"first"}
+	_, rec, err := dcBuild(t, b, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := rec.vertex("RUN echo")
+	if !ok || v.Cached {
+		t.Errorf("with --no-cache-filter first, the first stage's RUN was cached (found %v): %+v", ok, v)
+	}
+}
+
+// TestDockerCLIFailedRun checks that a failing RUN is ErrBuildFailed
+// naming the step and carrying its output, in every mode.
+func TestDockerCLIFailedRun(t *testing.T) {
+	for _, s := range dcSetups {
+		t.Run(string(s.mode), func(t *testing.T) {
+			b := dcBuilder(t, s, driver.Config{})
+			req := dcProject(t, testenv.BusyboxDockerfile+"RUN echo boom-marker && exit 7\n", nil)
+			_, rec, err := dcBuild(t, b, req)
+			if !errors.Is(err, driver.ErrBuildFailed) || !strings.Contains(err.Error(), "boom-marker") || !strings.Contains(err.Error(), "RUN echo boom-marker") {
+				t.Fatalf("err = %v, want ErrBuildFailed naming the step with its output", err)
+			}
+			if v, ok := rec.vertex("RUN echo boom-marker"); !ok || v.Error == "" {
+				t.Errorf("the failed step's vertex carries no error: %+v", v)
+			}
+		})
+	}
+}
+
+// TestDockerCLISecrets checks that secrets reach RUN --mount=type=secret
+// and stay out of the image's layers, config and history, through the
+// environment and through a temporary file.
+func TestDockerCLISecrets(t *testing.T) {
+	for _, s := range dcSetups {
+		t.Run(string(s.mode), func(t *testing.T) {
+			b := dcBuilder(t, s, driver.Config{})
+			secret := "s3cret-" + dcRandom(8)
+			req := dcProject(t, testenv.BusyboxDockerfile+
+				"RUN --mount=type=secret,id=tok --mount=type=secret,id=bin wc -c < /run/secrets/tok > /tok-len && wc -c < /run/secrets/bin > /bin-len\n", nil)
+			req.Tags = []string{dcTag(t, "secret")}
+			req.Secrets = []driver.SecretSpec{{ID: "tok"}, {ID: "bin"}}
+			req.SecretSource = dcSecrets{"tok": secret, "bin": "a\x00" + secret}
+			req.NoCache = true
+			_, _, err := dcBuild(t, b, req)
+			if s.mode == dockercli.ModeLegacy {
+				if !errors.Is(err, driver.ErrUnsupported) || !strings.Contains(err.Error(), "secrets") {
+					t.Fatalf("legacy: err = %v, want ErrUnsupported naming secrets", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := testenv.RunImage(t, req.Tags[0], "cat", "/tok-len", "/bin-len"); strings.Join(strings.Fields(got), " ") != "23 25" {
+				t.Errorf("secret sizes seen by RUN = %q, want 23 and 25", got)
+			}
+			if dcImageContains(t, req.Tags[0], []byte(secret)) {
+				t.Errorf("the secret is in the image or its history")
+			}
+		})
+	}
+}
+
+type dcSecrets map[string]string
+
+func (m dcSecrets) Secret(_ context.Context, id string) ([]byte, error) {
+	v, ok := m[id]
+	if !ok {
+		return nil, driver.ErrNotFound
+	}
+	return []byte(v), nil
+}
+
+// dcImageContains reports whether `docker save` of image (every layer and
+// the config, whose history holds each step's command) or `docker history`
+// contains needle.
+func dcImageContains(t *testing.T, image string, needle []byte) bool {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "image.tar")
+	testenv.Docker(t, "save", "-o", path, image)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	found, err := dcTarContains(f, needle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found || strings.Contains(testenv.Docker(t, "history", "--no-trunc", image), string(needle))
+}
+
+// TestDockerCLICancel cancels a build during a long RUN in every mode: the
+// build returns ErrCanceled and the step's process goes away.
+func TestDockerCLICancel(t *testing.T) {
+	for _, s := range dcSetups {
+		t.Run(string(s.mode), func(t *testing.T) {
+			b := dcBuilder(t, s, driver.Config{})
+			marker := strconv.Itoa(4000 + int(time.Now().UnixNano()%1000)) // a sleep of its own, to find its process
+			req := dcProject(t, testenv.BusyboxDockerfile+"RUN echo started && sleep "+marker+"\n", nil)
+			req.NoCache = true
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			rec := &dcRecorder{}
+			errc := make(chan error, 1)
+			go func() { _, err := b.Build(ctx, req, rec); errc <- err }()
+			dcWait(t, 2*time.Minute, "the RUN to start", func() bool {
+				_, ok := rec.logged("started")
+				return ok && dcSleeping(marker)
+			})
+			cancel()
+			start := time.Now()
+			select {
+			case err := <-errc:
+				if !errors.Is(err, driver.ErrCanceled) {
+					t.Errorf("err = %v, want ErrCanceled", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("Build still running 30s after cancel")
+			}
+			t.Logf("%s: Build returned %v after cancel", s.mode, time.Since(start).Round(time.Millisecond))
+			dcWait(t, 30*time.Second, "the engine to stop the canceled step", func() bool { return !dcSleeping(marker) })
+		})
+	}
+}
+
+// dcSleeping reports whether a process runs "sleep MARKER" on this machine.
+func dcSleeping(marker string) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Equal(bytes.TrimRight(b, "\x00"), []byte("sleep\x00"+marker)) {
+			return true
+		}
+	}
+	return false
+}
+
+func dcWait(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDockerCLIMissingBinary checks the message for a docker CLI that is
+// not there, by path and by name on PATH.
+func TestDockerCLIMissingBinary(t *testing.T) {
+	req := dcProject(t, testenv.BusyboxDockerfile, nil)
+	for _, bin := range []string{filepath.Join(t.TempDir(), "docker"), "claude-bottle-no-such-docker"} {
+		b, err := dockercli.New(context.Background(), driver.Config{DockerBin: bin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = dcBuild(t, b, req)
+		if !errors.Is(err, driver.ErrNotFound) || !strings.Contains(err.Error(), bin) || !strings.Contains(err.Error(), "--docker-bin") {
+			t.Errorf("%s: err = %v, want ErrNotFound naming the binary and --docker-bin", bin, err)
+		}
+	}
+}
+
+// TestDockerCLIDaemonDown points the CLI at a socket nobody serves: Check
+// and Build say the daemon is unreachable and name DOCKER_HOST.
+func TestDockerCLIDaemonDown(t *testing.T) {
+	testenv.RequireIntegration(t)
+	host := "unix://" + filepath.Join(t.TempDir(), "nobody.sock")
+	for _, s := range []dcSetup{dcSetups[0], dcSetups[2]} {
+		t.Run(string(s.mode), func(t *testing.T) {
+			if _, err := os.Stat(s.bin); err != nil {
+				testenv.Unavailable(t, "no docker CLI at %s", s.bin)
+			}
+			dockerConfig := t.TempDir()
+			if s.buildx {
+				dockerConfig = testenv.BuildxConfig(t)
+			}
+			t.Setenv("DOCKER_CONFIG", dockerConfig)
+			b, err := dockercli.New(context.Background(), driver.Config{DockerBin: s.bin, DockerHost: host})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := b.Check(ctx); !errors.Is(err, driver.ErrDaemonUnreachable) || !strings.Contains(err.Error(), host) {
+				t.Errorf("Check: %v, want ErrDaemonUnreachable naming %s", err, host)
+			}
+			_, _, err = dcBuild(t, b, dcProject(t, testenv.BusyboxDockerfile, nil))
+			if !errors.Is(err, driver.ErrDaemonUnreachable) || !strings.Contains(err.Error(), "DOCKER_HOST") {
+				t.Errorf("Build: %v, want ErrDaemonUnreachable naming DOCKER_HOST", err)
+			}
+		})
+	}
+}
+
+// dcTarContains reports whether any file of the tar stream r, or of a tar
+// nested in it (an image layer), holds needle.
+func dcTarContains(r io.Reader, needle []byte) (bool, error) {
+	tr := tar.NewReader(r)
+	for {
+		_, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return false, err
+		}
+		if bytes.Contains(data, needle) {
+			return true, nil
+		}
+		if len(data) > 262 && bytes.Equal(data[257:262], []byte("ustar")) {
+			if ok, err := dcTarContains(bytes.NewReader(data), needle); ok || err != nil {
+				return ok, err
+			}
+		}
+	}
+}
+
+// dcTarEntries lists a tar stream as "name mode type size sha256[:12]"
+// per entry (link targets for links), ignoring times and owners' names,
+// so that two exports of the same files compare equal.
+func dcTarEntries(r io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.New()
+		if _, err := io.Copy(sum, tr); err != nil {
+			return nil, err
+		}
+		out[strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%o %c %d:%d %d %x %s", h.Mode&0o7777, h.Typeflag, h.Uid, h.Gid, h.Size, sum.Sum(nil)[:12], h.Linkname)
+	}
+}
