@@ -5,9 +5,9 @@ package integration
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/sha256"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
