@@ -82,6 +82,15 @@ type signalError struct{ sig syscall.Signal }
 
 func (e *signalError) Error() string { return fmt.Sprintf("interrupted by %s", e.sig) }
 
+// SignalName returns the signal's name as the engine's kill API takes it,
+// so a launch can pass the same signal on to the agent.
+func (e *signalError) SignalName() string {
+	if e.sig == syscall.SIGTERM {
+		return "TERM"
+	}
+	return "INT"
+}
+
 func (a *app) newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "claude-bottle",
@@ -96,6 +105,7 @@ func (a *app) newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.global.home, "home", "", "state root (default $CLAUDE_BOTTLE_HOME or ~/.claude-bottle)")
 	root.PersistentFlags().StringVar(&a.global.logLevel, "log-level", "warn", "diagnostic log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	groupCommand(root)
 	for _, add := range commands {
 		root.AddCommand(add(a))
 	}
@@ -120,4 +130,16 @@ func (a *app) setup() error {
 	}
 	a.log = slog.New(slog.NewTextHandler(a.io.err, &slog.HandlerOptions{Level: level}))
 	return nil
+}
+
+// groupCommand makes a command that only groups subcommands refuse an
+// unknown subcommand as bad usage (exit 2) instead of printing help.
+func groupCommand(cmd *cobra.Command) {
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErr(fmt.Errorf("unknown command %q for %q; run `%s --help`", args[0], cmd.CommandPath(), cmd.CommandPath()))
+		}
+		return cmd.Help()
+	}
 }

@@ -474,13 +474,11 @@ func cliTestdata(t *testing.T, name string) string {
 // Remove a Skip once its fix lands.
 func TestUsageErrorsReportedToLead(t *testing.T) {
 	t.Run("unknown command is bad usage", func(t *testing.T) {
-		t.Skip("CLI bug reported: cobra's unknown-command error is not a usageError, so it exits 1")
 		f := newCLIFixture(t)
 		wantOneLineError(t, f.run("", "nosuch"), exitUsage, `"nosuch"`, "--help")
 		wantOneLineError(t, f.run("", "state", "nosuch"), exitUsage, `"nosuch"`, "--help")
 	})
 	t.Run("bad --format writes nothing", func(t *testing.T) {
-		t.Skip("CLI bug reported: plan checks --format only after resolving, which unpacks the default repo")
 		f := newCLIFixture(t)
 		wantOneLineError(t, f.run("", "plan", "a", "--driver", "buildkit", "--format", "xml"), exitUsage, `--format "xml"`)
 		if got := cliTree(t, f.home); got != "<absent>" {

@@ -26,6 +26,9 @@ func newPlanCmd(a *app) *cobra.Command {
 		Short: "Show which Dockerfile and image a bottle runs on (the preflight summary)",
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.format != "text" && o.format != "json" {
+				return usageErr(fmt.Errorf("--format %q: want text or json", o.format))
+			}
 			p, err := a.plan(cmd, args[0], &o.driverFlags, o.cwd)
 			if err != nil {
 				return err
@@ -41,20 +44,16 @@ func newPlanCmd(a *app) *cobra.Command {
 
 // plan resolves a bottle's plan, choosing the driver as build would.
 func (a *app) plan(cmd *cobra.Command, slug string, f *driverFlags, cwd string) (*bottle.Plan, error) {
-	store, err := a.store()
-	if err != nil {
-		return nil, err
-	}
 	s, err := a.settings(f)
 	if err != nil {
 		return nil, err
 	}
-	p, err := bottle.Resolve(store, bottle.Options{Slug: slug, Repo: s.Repo, RepoFrom: s.RepoFrom, Cwd: cwd})
+	src, err := a.drivers(s)
 	if err != nil {
 		return nil, err
 	}
-	p.Driver, p.DriverReason, err = a.chooseDriver(cmd.Context(), s, f)
-	return p, err
+	defer src.Close()
+	return a.planWith(cmd, src, slug, s, f, cwd)
 }
 
 func writePlan(w io.Writer, p *bottle.Plan, format string) error {

@@ -22,6 +22,7 @@ func newStateCmd(a *app) *cobra.Command {
 		a.newStatePathCmd(), a.newStateShowCmd(), a.newStateSetDockerfileCmd(),
 		a.newStateResetCmd(), a.newStateListCmd(),
 	)
+	groupCommand(cmd)
 	return cmd
 }
 
@@ -159,7 +160,7 @@ func (a *app) setDockerfile(b *state.Bottle, args []string) error {
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
-		return usageErr(fmt.Errorf("cannot read Dockerfile: %w", err))
+		return usageErr(fmt.Errorf("cannot read Dockerfile: %w; give the path of a readable Dockerfile, or - for standard input", err))
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {

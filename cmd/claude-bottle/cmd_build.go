@@ -1,0 +1,210 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/claude-bottle/claude-bottle/batch"
+	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/config"
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+func init() { commands = append(commands, newBuildCmd) }
+
+// buildOptions are the flags of `claude-bottle build`.
+type buildOptions struct {
+	driverFlags
+	requestFlags
+	all          bool
+	jobs         int
+	progress     string
+	metadataFile string
+}
+
+func newBuildCmd(a *app) *cobra.Command {
+	var o buildOptions
+	cmd := &cobra.Command{
+		Use:   "build [SLUG...] [--all]",
+		Short: "Build bottles' images headless, many at once (for CI)",
+		Long: "Builds each named bottle's image from its plan: its own Dockerfile override with the\n" +
+			"repo root as context, else the repo's Dockerfile as claude-bottle:latest, built once\n" +
+			"however many bottles use it. Exits 0 only if every bottle built.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runBuild(cmd, args, &o)
+		},
+	}
+	o.driverFlags.bind(cmd)
+	o.requestFlags.bind(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&o.all, "all", false, "build every bottle that has state")
+	fl.IntVarP(&o.jobs, "jobs", "j", 2, "how many builds run at once")
+	fl.StringVar(&o.progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
+	fl.StringVar(&o.metadataFile, "metadata-file", "", "write each bottle's result as JSON to this file")
+	return cmd
+}
+
+func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error {
+	if err := o.check(args); err != nil {
+		return err
+	}
+	var tmpl driver.Request
+	if err := o.requestFlags.apply(&tmpl); err != nil {
+		return err
+	}
+	s, err := a.settings(&o.driverFlags)
+	if err != nil {
+		return err
+	}
+	plans, err := a.plans(args, o.all, s)
+	if err != nil {
+		return err
+	}
+	src, err := a.drivers(s)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	ctx := cmd.Context()
+	name, why, err := a.chooseDriver(ctx, src, s, &o.driverFlags)
+	if err != nil {
+		return err
+	}
+	b, err := src.Open(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.io.err, "building %d bottle(s) with driver %s (%s)\n", len(plans), name, why)
+	r, err := newRenderer(ctx, a.io.err, o.progress, a.io.isTerminal)
+	if err != nil {
+		return err
+	}
+	label := func(l string) driver.Sink { return r.sink(l) }
+	if len(plans) == 1 {
+		label = func(string) driver.Sink { return r.sink("") }
+	}
+	outs := batch.Build(ctx, plans, batch.Options{
+		Jobs: o.jobs, Builder: b, Driver: name, Sink: label,
+		Customize: func(req *driver.Request) { mergeRequest(req, tmpl) },
+	})
+	r.wait()
+	if o.metadataFile != "" {
+		if err := writeMetadata(o.metadataFile, outs); err != nil {
+			return err
+		}
+	}
+	return a.reportBuild(outs)
+}
+
+func (o *buildOptions) check(args []string) error {
+	switch {
+	case o.all && len(args) > 0:
+		return usageErr(errors.New("name bottles or pass --all, not both"))
+	case !o.all && len(args) == 0:
+		return usageErr(errors.New("build needs bottle slugs or --all; see `claude-bottle build --help`"))
+	case o.jobs < 1:
+		return usageErr(fmt.Errorf("--jobs %d: want 1 or more", o.jobs))
+	}
+	return nil
+}
+
+// plans resolves the plan of each named bottle, or of every bottle with
+// state; slugs named twice are built once.
+func (a *app) plans(slugs []string, all bool, s config.Settings) ([]*bottle.Plan, error) {
+	store, err := a.store()
+	if err != nil {
+		return nil, err
+	}
+	if all {
+		if slugs, err = store.List(); err != nil {
+			return nil, err
+		}
+		if len(slugs) == 0 {
+			return nil, usageErr(fmt.Errorf("--all: no bottle has state in %s yet; name bottles to build", store.StateDir()))
+		}
+	}
+	seen := map[string]bool{}
+	var plans []*bottle.Plan
+	for _, slug := range slugs {
+		if seen[slug] {
+			continue
+		}
+		seen[slug] = true
+		p, err := bottle.Resolve(store, bottle.Options{Slug: slug, Repo: s.Repo, RepoFrom: s.RepoFrom})
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+// mergeRequest copies the command's options onto a bottle's request,
+// keeping the bottle's own Dockerfile, context and tags.
+func mergeRequest(req *driver.Request, tmpl driver.Request) {
+	df, ctxDir, tags := req.Dockerfile, req.ContextDir, req.Tags
+	*req = tmpl
+	req.Dockerfile, req.ContextDir, req.Tags = df, ctxDir, tags
+}
+
+// writeMetadata writes outcomes keyed by slug, atomically.
+func writeMetadata(path string, outs []batch.Outcome) error {
+	m := make(map[string]batch.Outcome, len(outs))
+	for _, o := range outs {
+		m[o.Slug] = o
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing --metadata-file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing --metadata-file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing --metadata-file: %w", err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// reportBuild prints one line a bottle, and a table of the failures.
+func (a *app) reportBuild(outs []batch.Outcome) error {
+	failed := batch.Failed(outs)
+	if len(failed) == 0 {
+		tw := tabwriter.NewWriter(a.io.out, 0, 0, 2, ' ', 0)
+		for _, o := range outs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d steps cached\t%.1fs\n", o.Slug, o.Image, shortID(o.ImageID), o.Steps.Cached, o.Steps.Total, o.Duration)
+		}
+		return tw.Flush()
+	}
+	tw := tabwriter.NewWriter(a.io.err, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FAILED BOTTLE\tIMAGE\tFIRST ERROR LINE")
+	for _, o := range failed {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Slug, o.Image, o.FirstLine())
+	}
+	tw.Flush()
+	err := fmt.Errorf("%d of %d bottle(s) failed to build (see the table above)", len(failed), len(outs))
+	if len(failed) == len(outs) {
+		return errors.Join(err, failed[0].Err)
+	}
+	return err
+}
+
+func shortID(id string) string {
+	const prefix = "sha256:"
+	if len(id) > len(prefix)+12 && id[:len(prefix)] == prefix {
+		return id[len(prefix) : len(prefix)+12]
+	}
+	return id
+}

@@ -1,0 +1,143 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/testenv"
+)
+
+// cli runs the claude-bottle binary against one state root.
+type cli struct {
+	t    *testing.T
+	bin  string
+	env  []string
+	args []string // driver flags added to plan, build and launch
+}
+
+func newCLI(t *testing.T, driverArgs ...string) *cli {
+	t.Helper()
+	home := t.TempDir()
+	return &cli{t: t, bin: testenv.ClaudeBottle(t), env: []string{"CLAUDE_BOTTLE_HOME=" + home}, args: driverArgs}
+}
+
+// run runs a command and fails the test unless it exits with want.
+func (c *cli) run(want int, args ...string) testenv.Result {
+	c.t.Helper()
+	res := testenv.Run(c.t, 3*time.Minute, c.env, c.bin, args...)
+	if res.ExitCode != want {
+		c.t.Fatalf("claude-bottle %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), res.ExitCode, want, res.Stdout, res.Stderr)
+	}
+	return res
+}
+
+func (c *cli) with(args ...string) []string { return append(args, c.args...) }
+
+// e2eRepo is a repo whose Dockerfile needs no registry: FROM scratch plus a
+// static busybox, with the agent's state folder where Claude Code keeps it.
+func e2eRepo(t *testing.T) string {
+	return testenv.BusyboxContext(t, map[string]string{
+		"Dockerfile": testenv.BusyboxDockerfile + "RUN mkdir -p /home/node/.claude\nCOPY VERSION /etc/repo-version\n",
+		"VERSION":    "repo-v1\n",
+	})
+}
+
+// TestEndToEnd walks the whole flow of issue 6 for each built-in driver:
+// override, plan, build --all with metadata, launch --cwd with an exit
+// code, transcript snapshot and --resume, and reset.
+func TestEndToEnd(t *testing.T) {
+	testenv.RequireDocker(t)
+	cases := []struct {
+		name string
+		args func(t *testing.T) []string
+	}{
+		{"buildkit-engine", func(*testing.T) []string { return []string{"--driver", "buildkit"} }},
+		{"buildkit-standalone", func(t *testing.T) []string {
+			return []string{"--driver", "buildkit", "--buildkit-addr", testenv.Buildkitd(t).Addr}
+		}},
+		{"docker", func(*testing.T) []string { return []string{"--driver", "docker", "--docker-bin", testenv.DockerCLI()} }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { endToEnd(t, newCLI(t, tc.args(t)...)) })
+	}
+}
+
+func endToEnd(t *testing.T, c *cli) {
+	repo := e2eRepo(t)
+	slug, other := "e2e-"+strings.ToLower(strings.ReplaceAll(t.Name()[len("TestEndToEnd/"):], "_", "-")), "e2e-plain"
+	rebuilt := "claude-bottle-rebuilt-" + slug + ":latest"
+	testenv.RemoveImages(t, rebuilt)
+
+	override := filepath.Join(t.TempDir(), "Dockerfile")
+	testenv.WriteFiles(t, filepath.Dir(override), map[string]string{
+		"Dockerfile": testenv.BusyboxDockerfile + "RUN mkdir -p /home/node/.claude\nCOPY VERSION /etc/repo-version\nRUN echo capability-x > /etc/capability\n",
+	})
+	c.run(0, "state", "set-dockerfile", slug, override)
+	c.run(0, "state", "set-dockerfile", other, override)
+	c.run(0, "state", "reset", other) // leaves state, so --all builds it on the base image
+
+	var plan map[string]any
+	res := c.run(0, c.with("plan", slug, "--repo", repo, "--format", "json")...)
+	if err := json.Unmarshal([]byte(res.Stdout), &plan); err != nil {
+		t.Fatalf("plan json: %v\n%s", err, res.Stdout)
+	}
+	if plan["image"] != rebuilt || plan["rebuilt"] != true || !strings.HasSuffix(plan["dockerfile"].(string), "/state/"+slug+"/Dockerfile") || plan["context"] != repo {
+		t.Fatalf("plan = %v", plan)
+	}
+
+	meta := filepath.Join(t.TempDir(), "meta.json")
+	c.run(0, c.with("build", "--all", "--repo", repo, "--metadata-file", meta, "--progress", "plain")...)
+	checkMetadata(t, meta, map[string]string{slug: rebuilt, other: "claude-bottle:latest"})
+
+	cwd := t.TempDir()
+	os.WriteFile(filepath.Join(cwd, "project.txt"), []byte("hello-project"), 0o644)
+	res = c.run(7, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--no-build", "--",
+		"sh", "-c", "cat /etc/capability project.txt; pwd; echo remembered > /home/node/.claude/memory; exit 7")...)
+	for _, want := range []string{"capability-x", "hello-project", cwd} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("launch output lacks %q:\n%s", want, res.Stdout)
+		}
+	}
+	if !strings.Contains(res.Stderr, "transcript saved") {
+		t.Errorf("launch did not save the transcript:\n%s", res.Stderr)
+	}
+	res = c.run(0, c.with("launch", slug, "--repo", repo, "--no-build", "--resume", "--", "cat", "/home/node/.claude/memory")...)
+	if strings.TrimSpace(res.Stdout) != "remembered" {
+		t.Errorf("--resume did not restore the transcript: stdout %q", res.Stdout)
+	}
+
+	c.run(0, "state", "reset", slug)
+	res = c.run(0, c.with("plan", slug, "--repo", repo, "--format", "json")...)
+	if !strings.Contains(res.Stdout, `"image": "claude-bottle:latest"`) || !strings.Contains(res.Stdout, filepath.Join(repo, "Dockerfile")) {
+		t.Errorf("after reset, plan = %s", res.Stdout)
+	}
+}
+
+func checkMetadata(t *testing.T, path string, want map[string]string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]struct {
+		Image, Dockerfile, Driver, Error string
+		ImageID                          string `json:"image_id"`
+	}
+	if err := json.Unmarshal(data, &meta); err != nil {
+		t.Fatalf("metadata: %v\n%s", err, data)
+	}
+	for slug, image := range want {
+		m, ok := meta[slug]
+		if !ok || m.Image != image || m.Error != "" || m.Driver == "" {
+			t.Errorf("metadata[%s] = %+v, want image %s", slug, m, image)
+			continue
+		}
+		if id := testenv.Docker(t, "image", "inspect", "--format", "{{.Id}}", image); id != m.ImageID {
+			t.Errorf("%s: engine has %s as %s, metadata says %s", slug, image, id, m.ImageID)
+		}
+	}
+}
