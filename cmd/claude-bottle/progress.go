@@ -8,6 +8,7 @@ import (
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/driver/buildkit"
@@ -59,9 +60,7 @@ func (r *renderer) sink(label string) driver.Sink {
 	return driver.SinkFunc(func(ev *driver.Event) {
 		st := buildkit.FromEvent(ev)
 		if label != "" {
-			for _, v := range st.Vertexes {
-				v.Name = "[" + label + "] " + v.Name
-			}
+			relabel(st, label)
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -69,6 +68,34 @@ func (r *renderer) sink(label string) driver.Sink {
 			r.ch <- st
 		}
 	})
+}
+
+// relabel prefixes a build's step names with its label and its vertex
+// digests too: two bottles' builds share vertexes (the same base steps), and
+// the display keys steps by digest, so without it their lines would merge.
+func relabel(st *client.SolveStatus, label string) {
+	key := func(d digest.Digest) digest.Digest {
+		if d == "" {
+			return d
+		}
+		return digest.Digest(label + "/" + string(d))
+	}
+	for _, v := range st.Vertexes {
+		v.Name = "[" + label + "] " + v.Name
+		v.Digest = key(v.Digest)
+		for i := range v.Inputs {
+			v.Inputs[i] = key(v.Inputs[i])
+		}
+	}
+	for _, s := range st.Statuses {
+		s.Vertex = key(s.Vertex)
+	}
+	for _, l := range st.Logs {
+		l.Vertex = key(l.Vertex)
+	}
+	for _, w := range st.Warnings {
+		w.Vertex = key(w.Vertex)
+	}
 }
 
 // wait ends the display once every build has returned.
