@@ -520,6 +520,11 @@ func TestBuildkitErrors(t *testing.T) {
 	if !errors.Is(err, driver.ErrDaemonUnreachable) {
 		t.Errorf("build on an unreachable daemon: err = %v, want ErrDaemonUnreachable", err)
 	}
+	noEngine := bkBuilder(t, driver.Config{DockerHost: "unix://" + sock})
+	if err := noEngine.Check(ctx); !errors.Is(err, driver.ErrDaemonUnreachable) || !strings.Contains(err.Error(), sock) ||
+		!strings.Contains(err.Error(), "DOCKER_HOST") {
+		t.Errorf("unreachable engine: err = %v, want ErrDaemonUnreachable naming %s and DOCKER_HOST", err, sock)
+	}
 }
 
 // sleepDockerfile has a RUN that takes long enough to be interrupted.

@@ -18,7 +18,7 @@ import (
 func (b *Builder) classify(ctx context.Context, err error, req driver.Request, p *pump) error {
 	switch {
 	case errors.Is(err, errDaemonGone):
-		return fmt.Errorf("%w: %s at %q: %w (is buildkitd still running? restart it and build again)", driver.ErrDaemonUnreachable, errDaemonGone, b.ep.String(), err)
+		return fmt.Errorf("%w: BuildKit at %q: %w (no answer for %v; is it still running? restart it and build again)", driver.ErrDaemonUnreachable, b.ep.String(), errDaemonGone, deadAfter)
 	case ctx.Err() != nil:
 		return driver.Canceled(ctx, fmt.Errorf("build of %q canceled: %w", req.Dockerfile, err))
 	case isClassified(err):

@@ -24,7 +24,7 @@ const (
 
 // errDaemonGone is the cause a solve is canceled with when its daemon
 // stops answering.
-var errDaemonGone = errors.New("the BuildKit daemon stopped answering during the build")
+var errDaemonGone = errors.New("the daemon stopped answering during the build")
 
 // watchDaemon probes bk until ctx ends. If no probe succeeds for deadAfter,
 // it cancels ctx with errDaemonGone and closes the returned channel.
