@@ -53,7 +53,8 @@ type Descriptor struct {
 	// that is not executable, a name taken by a built-in); nil if it can.
 	Err error `json:"-"`
 
-	sum []byte // installed plugins: the SHA-256 recorded at install
+	sum   []byte // installed plugins: the SHA-256 recorded at install
+	shown string // how errors name the file, if not by Path
 }
 
 // Drivers lists every driver: built-ins first (highest priority first),

@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("CB_TEST_PLUGIN"); mode != "" {
 		os.Exit(servePluginMode(mode))
 	}
+	// Under -race, a Go process sleeps 1 s on exit by default; the
+	// re-executed drivers inherit this and exit at once.
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	os.Exit(m.Run())
 }
 

@@ -51,7 +51,7 @@ func (m *Manager) Install(ctx context.Context, src, name string) (Installed, err
 		return Installed{}, err
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
-	desc, err := m.probeFile(ctx, tmp, sum, firstNonEmpty(name, nameFromFile(src), "new-plugin"))
+	desc, err := m.probeFile(ctx, tmp, sum, firstNonEmpty(name, nameFromFile(src), "new-plugin"), src)
 	if err != nil {
 		return Installed{}, fmt.Errorf("not installing %s: %w", src, err)
 	}
@@ -166,8 +166,8 @@ func copyToTemp(src, dir string) (string, []byte, error) {
 }
 
 // probeFile starts the plugin at path once to read its self-description.
-func (m *Manager) probeFile(ctx context.Context, path string, sum []byte, name string) (Description, error) {
-	inst, err := m.start(ctx, Descriptor{Name: name, Source: SourceInstalled, Path: path, Verified: true, sum: sum})
+func (m *Manager) probeFile(ctx context.Context, path string, sum []byte, name, shown string) (Description, error) {
+	inst, err := m.start(ctx, Descriptor{Name: name, Source: SourceInstalled, Path: path, Verified: true, sum: sum, shown: shown})
 	if err != nil {
 		return Description{}, err
 	}

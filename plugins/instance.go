@@ -172,7 +172,7 @@ func startError(d Descriptor, r *procRunner, t *tail, err error) error {
 	if errors.Is(err, ErrChecksum) {
 		return err
 	}
-	what := d.Path
+	what := firstNonEmpty(d.shown, d.Path)
 	if d.BuiltIn {
 		what = fmt.Sprintf("the built-in driver %q (%s %s %s)", d.Name, d.Path, BuiltinArg, d.Name)
 	}
@@ -186,7 +186,7 @@ func startError(d Descriptor, r *procRunner, t *tail, err error) error {
 			ErrBadPlugin, what, version, joinInts(ProtocolVersions()), joinInts(ProtocolVersions()), version)
 	case seen:
 		return fmt.Errorf("%w: %s answered the plugin handshake, but connecting to it failed: %v", ErrBadPlugin, what, err)
-	case r.hasExited():
+	case r.hasExited() && !r.killedByHost():
 		r.drained(stderrWait)
 		return fmt.Errorf("%w: %s is not a claude-bottle driver plugin: it exited (%s) without the plugin handshake%s",
 			ErrBadPlugin, what, r.exitText(), outputNote(stray, t.last()))
@@ -243,14 +243,14 @@ func (i *instance) callError(ctx context.Context, err error) (out error, broken 
 	return fmt.Errorf("driver %q: %w", i.d.Name, err), false
 }
 
-// hostLogLevel is the lowest level the host's logger keeps, by name.
+// hostLogLevel is the lowest level a plugin should log at: Debug if the
+// host keeps debug lines, else Info, which crash reports want whatever
+// the host keeps.
 func hostLogLevel(log interface {
 	Enabled(context.Context, slog.Level) bool
 }) string {
-	for _, l := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
-		if log.Enabled(context.Background(), l) {
-			return l.String()
-		}
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		return slog.LevelDebug.String()
 	}
-	return slog.LevelError.String()
+	return slog.LevelInfo.String()
 }

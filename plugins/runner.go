@@ -47,6 +47,8 @@ type procRunner struct {
 
 	mu        sync.Mutex
 	pid       int
+	killed    bool // by the host
+	outEOF    bool // the plugin closed its stdout
 	handshake bool
 	version   int
 	stray     []string
@@ -118,6 +120,9 @@ func (r *procRunner) filterStdout() {
 			break
 		}
 	}
+	r.mu.Lock()
+	r.outEOF = true
+	r.mu.Unlock()
 	r.stdoutW.Close()
 	r.rawOut.Close()
 }
@@ -174,11 +179,22 @@ func (r *procRunner) Wait(ctx context.Context) error {
 // Kill kills the plugin's whole process group and waits (briefly) for it.
 func (r *procRunner) Kill(context.Context) error {
 	r.mu.Lock()
-	pid := r.pid
+	pid, leaving := r.pid, r.outEOF && !r.handshake
 	r.mu.Unlock()
 	if pid <= 0 {
 		return nil
 	}
+	if leaving {
+		// It closed its stdout without a handshake and is on its way
+		// out: let it exit by itself, so its exit status can be told.
+		select {
+		case <-r.exited:
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	r.mu.Lock()
+	r.killed = r.killed || !r.hasExited()
+	r.mu.Unlock()
 	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("killing driver %q (pid %d): %w", r.name, pid, err)
 	}
@@ -271,6 +287,14 @@ func (r *procRunner) exitText() string {
 		return "exit status 0"
 	}
 	return r.waitErr.Error()
+}
+
+// killedByHost reports whether the process was alive when the host
+// killed it (a start timeout, Close), as opposed to dying by itself.
+func (r *procRunner) killedByHost() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.killed
 }
 
 // handshakeInfo returns what the handshake said, if it came.

@@ -101,7 +101,7 @@ func Serve(p Plugin) error {
 	// serving starts; logs go to the real stderr, where the host parses
 	// them as log entries.
 	logOut := os.Stderr
-	log := slog.New(newPluginLogHandler(logOut)).With("driver", p.Name)
+	log := slog.New(newPluginLogHandler(logOut))
 	srv := newServer(p, log)
 	stopWatch := watchParent(log)
 	defer stopWatch()
@@ -228,4 +228,3 @@ func waitTimeout(wg waitGroup, d time.Duration) {
 	case <-time.After(d):
 	}
 }
-
