@@ -162,4 +162,3 @@ func (o Outcome) FirstLine() string {
 	}
 	return line
 }
-

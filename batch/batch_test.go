@@ -25,7 +25,7 @@ type recorder struct {
 }
 
 func (r *recorder) Info(context.Context) (driver.Info, error) { return driver.Info{Name: "rec"}, nil }
-func (r *recorder) Check(context.Context) error              { return nil }
+func (r *recorder) Check(context.Context) error               { return nil }
 
 func (r *recorder) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	n := r.running.Add(1)
