@@ -704,3 +704,74 @@ func TestBuildkitConcurrentAndNoCacheFilter(t *testing.T) {
 		t.Errorf("steps by stage = %v, want steps of stages gen and base", seen)
 	}
 }
+
+// TestBuildkitDockerContainer reaches a buildkitd through a container of
+// the engine, as docker-container:// does: the driver runs
+// "buildctl dial-stdio" in the container over the engine API. The
+// container holds only buildctl and forwards to the shared buildkitd,
+// whose socket it mounts, since no buildkit image can be pulled here.
+func TestBuildkitDockerContainer(t *testing.T) {
+	testenv.RequireDocker(t)
+	bk := testenv.Buildkitd(t)
+	bins, err := testenv.BuildkitBins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildctl, err := os.ReadFile(filepath.Join(bins, "buildctl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile +
+		"COPY libs/ /\nCOPY buildctl /usr/bin/buildctl\nENV PATH=/usr/bin:/bin\n"})
+	if err := os.WriteFile(filepath.Join(dir, "buildctl"), buildctl, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyLibs(t, filepath.Join(bins, "buildctl"), filepath.Join(dir, "libs"))
+	image := uniqueTag(t, "buildctl")
+	bkBuild(t, bkBuilder(t, driver.Config{}), driver.Request{Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{image}})
+	sock := strings.TrimPrefix(bk.Addr, "unix://")
+	name := strings.ReplaceAll(strings.TrimPrefix(image, "cb-bk-"), ":", "-")
+	testenv.Docker(t, "run", "-d", "--name", name, "-v", filepath.Dir(sock)+":/run/buildkit",
+		"-e", "BUILDKIT_HOST=unix:///run/buildkit/"+filepath.Base(sock), image, "sleep", "300")
+	t.Cleanup(func() { testenv.DockerOut("rm", "-f", name) })
+
+	b := bkBuilder(t, driver.Config{BuildKitAddr: "docker-container://" + name})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("Check through docker-container://%s: %v", name, err)
+	}
+	src := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile + "RUN echo via-container > /via\n"})
+	tag := uniqueTag(t, "via-container")
+	bkBuild(t, b, driver.Request{Dockerfile: filepath.Join(src, "Dockerfile"), ContextDir: src, Tags: []string{tag}})
+	if got := testenv.RunImage(t, tag, "cat", "/via"); got != "via-container" {
+		t.Errorf("/via = %q", got)
+	}
+}
+
+// copyLibs copies the shared libraries bin needs (as ldd lists them) under
+// dst at their absolute paths, so bin runs in an image FROM scratch.
+func copyLibs(t *testing.T, bin, dst string) {
+	t.Helper()
+	os.MkdirAll(dst, 0o755)
+	out, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		return // a static binary needs none
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(f, "/") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dst, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

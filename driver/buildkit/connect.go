@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/moby/buildkit/client"
@@ -91,7 +92,7 @@ func containerDialer(docker *dockerclient.Client, name string) func(context.Cont
 		if err != nil {
 			return nil, fmt.Errorf("attach to buildctl dial-stdio in container %q: %w", name, err)
 		}
-		return newStdioConn(att.HijackedResponse), nil
+		return newStdioConn(att.HijackedResponse, name), nil
 	}
 }
 
@@ -103,13 +104,29 @@ type stdioConn struct {
 	r *io.PipeReader
 }
 
-func newStdioConn(h dockerclient.HijackedResponse) *stdioConn {
+func newStdioConn(h dockerclient.HijackedResponse, name string) *stdioConn {
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := stdcopy.StdCopy(pw, io.Discard, h.Reader)
+		var stderr tailBuffer
+		_, err := stdcopy.StdCopy(pw, &stderr, h.Reader)
+		if msg := strings.TrimSpace(string(stderr)); err == nil && msg != "" {
+			// buildctl says on stderr why it could not reach buildkitd.
+			err = fmt.Errorf("buildctl dial-stdio in container %q: %s", name, msg)
+		}
 		pw.CloseWithError(err)
 	}()
 	return &stdioConn{Conn: h.Conn, r: pr}
+}
+
+// tailBuffer keeps the last 4 KiB written to it.
+type tailBuffer []byte
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	*b = append(*b, p...)
+	if len(*b) > 4096 {
+		*b = (*b)[len(*b)-4096:]
+	}
+	return len(p), nil
 }
 
 func (c *stdioConn) Read(p []byte) (int, error) { return c.r.Read(p) }
