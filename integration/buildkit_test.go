@@ -255,7 +255,7 @@ func TestBuildkitEngine(t *testing.T) {
 		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{tag},
 		BuildArgs: map[string]string{"GREETING": "hello-engine"},
 	})
-	if !strings.HasPrefix(res.ImageID, "sha256:") || res.Steps.Total == 0 {
+	if !strings.HasPrefix(res.ImageID, "sha256:") || res.Digest != "" || res.Steps.Total == 0 {
 		t.Fatalf("result = %+v, want an image ID and steps", res)
 	}
 	if id := testenv.Docker(t, "image", "inspect", "-f", "{{.Id}}", tag); id != res.ImageID {
@@ -420,9 +420,10 @@ func TestBuildkitPushAndRegistryCache(t *testing.T) {
 	req := driver.Request{
 		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{image},
 		BuildArgs: map[string]string{"GREETING": "pushed"},
-		Push:      true, NoLoad: true,
+		Push:    true,
 		CacheTo: []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": cacheRef, "mode": "max"}}},
 	}
+	testenv.RemoveImages(t, image)
 	res, _ := bkBuild(t, bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr}), req)
 	if res.Digest == "" {
 		t.Fatalf("push result = %+v, want a manifest digest", res)
@@ -431,8 +432,12 @@ func TestBuildkitPushAndRegistryCache(t *testing.T) {
 		t.Errorf("registry has cb/app:v1 at %q, result says %q", got, res.Digest)
 	}
 
+	if got := testenv.RunImage(t, image, "cat", "/greeting"); got != "pushed" {
+		t.Errorf("the pushed image is also loaded: /greeting = %q", got)
+	}
+
 	fresh := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{Registries: []string{reg.Host}})
-	req.Push, req.CacheTo = false, nil
+	req.Push, req.CacheTo, req.NoLoad = false, nil, true
 	req.CacheFrom = []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": cacheRef}}}
 	again, rec := bkBuild(t, bkBuilder(t, driver.Config{BuildKitAddr: fresh.Addr}), req)
 	steps, cached := 0, 0

@@ -138,17 +138,17 @@ func (b *Builder) solve(ctx context.Context, bk *client.Client, opt client.Solve
 func (b *Builder) finish(ctx context.Context, docker *dockerclient.Client, req driver.Request, plan exportPlan, res *driver.Result) error {
 	md := res.Metadata
 	res.ImageID = md[exptypes.ExporterImageConfigDigestKey]
-	if d := md[exptypes.ExporterImageDigestKey]; d != "" && d != res.ImageID {
-		res.Digest = d
+	if plan.load != nil && res.ImageID == "" {
+		res.ImageID, _ = plan.load.result()
 	}
-	if plan.load != nil {
-		if id, _ := plan.load.result(); res.ImageID == "" {
-			res.ImageID = id
+	if plan.engineStore {
+		// The engine's moby exporter reports only the image ID, as the
+		// digest; there is no manifest until the image is pushed.
+		if res.ImageID == "" {
+			res.ImageID = md[exptypes.ExporterImageDigestKey]
 		}
-	}
-	if plan.engineStore && res.ImageID == "" {
-		// The engine's moby exporter reports the image ID as the digest.
-		res.ImageID = md[exptypes.ExporterImageDigestKey]
+	} else if plan.digest {
+		res.Digest = md[exptypes.ExporterImageDigestKey]
 	}
 	if plan.load == nil && !plan.engineStore {
 		res.Tags = req.Tags

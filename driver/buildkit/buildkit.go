@@ -132,7 +132,7 @@ func (b *Builder) Info(context.Context) (driver.Info, error) {
 	}
 	info.Notes = []string{
 		"the engine's embedded BuildKit writes images straight into the engine's image store",
-		"it cannot push (--push), export registry cache (--cache-to type=registry), export oci or docker archives, or build for several platforms at once: pass --buildkit-addr to use a standalone buildkitd for those",
+		"it cannot push (--push), export cache other than inline (--cache-to type=registry or local), export oci or docker archives, or build for several platforms at once: pass --buildkit-addr to use a standalone buildkitd for those",
 	}
 	return info, nil
 }

@@ -63,9 +63,10 @@ func cacheEntries(specs []driver.CacheSpec, field string, ep endpoint) ([]client
 		if s.Type == "registry" && s.Attrs["ref"] == "" {
 			return nil, fmt.Errorf("%w: %s type=registry needs ref=IMAGE", driver.ErrInvalidRequest, field)
 		}
-		if field == "cache-to" && s.Type == "registry" && !ep.standalone() {
-			return nil, fmt.Errorf("%w: %s type=registry: the Docker engine's embedded BuildKit cannot export cache to a registry; "+
-				"use type=inline, or pass --buildkit-addr to use a standalone buildkitd", driver.ErrUnsupported, field)
+		if field == "cache-to" && s.Type != "inline" && !ep.standalone() {
+			// Measured on Docker 20.10: "unknown cache exporter" for both.
+			return nil, fmt.Errorf("%w: %s type=%s: the Docker engine's embedded BuildKit cannot export cache to a %s; "+
+				"use type=inline, or pass --buildkit-addr to use a standalone buildkitd", driver.ErrUnsupported, field, s.Type, s.Type)
 		}
 		// BuildKit's client writes into the attributes (a local cache's
 		// digest), so each build gets its own copy.
@@ -85,6 +86,10 @@ type exportPlan struct {
 	// engine; engineStore when the engine's BuildKit writes it there itself.
 	load        *loader
 	engineStore bool
+	// digest is set when the exporter response's manifest digest means
+	// something to the user: after a push or an archive export. The last
+	// exporter's response wins, so a push is planned last.
+	digest bool
 }
 
 // planExports decides the exporters for req on ep. The engine gets the
@@ -120,9 +125,6 @@ func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error
 			p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: ld.output})
 			p.load = ld
 		}
-		if req.Push {
-			p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": names, "push": "true"}})
-		}
 	}
 	for _, o := range req.Outputs {
 		e, err := outputEntry(o, ep)
@@ -130,6 +132,11 @@ func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error
 			return p, err
 		}
 		p.entries = append(p.entries, e)
+		p.digest = p.digest || e.Type != client.ExporterLocal && e.Type != client.ExporterTar
+	}
+	if req.Push && ep.standalone() {
+		p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": names, "push": "true"}})
+		p.digest = true
 	}
 	if len(p.entries) == 0 && ep.standalone() {
 		// Nothing to export, but an image exporter without push still

@@ -59,6 +59,7 @@ func TestCacheEntries(t *testing.T) {
 		{"registry export standalone", []driver.CacheSpec{reg}, "cache-to", standaloneEP, nil},
 		{"inline export on engine", []driver.CacheSpec{{Type: "inline"}}, "cache-to", engineEP, nil},
 		{"local export", []driver.CacheSpec{{Type: "local", Attrs: map[string]string{"dest": "/tmp/c"}}}, "cache-to", standaloneEP, nil},
+		{"local export on engine", []driver.CacheSpec{{Type: "local", Attrs: map[string]string{"dest": "/tmp/c"}}}, "cache-to", engineEP, driver.ErrUnsupported},
 		{"local export without dest", []driver.CacheSpec{{Type: "local", Attrs: map[string]string{"src": "/tmp/c"}}}, "cache-to", standaloneEP, driver.ErrInvalidRequest},
 		{"local import without src", []driver.CacheSpec{{Type: "local"}}, "cache-from", standaloneEP, driver.ErrInvalidRequest},
 		{"registry without ref", []driver.CacheSpec{{Type: "registry"}}, "cache-from", standaloneEP, driver.ErrInvalidRequest},
@@ -155,8 +156,16 @@ func TestPlanExportsAttrs(t *testing.T) {
 	if load.Attrs["name"] != "a:1,b:2" || load.Attrs["compression"] != "uncompressed" || load.Output == nil || p.load == nil {
 		t.Errorf("load exporter = %+v", load)
 	}
-	if push.Attrs["name"] != "a:1,b:2" || push.Attrs["push"] != "true" {
+	if push.Attrs["name"] != "a:1,b:2" || push.Attrs["push"] != "true" || !p.digest {
 		t.Errorf("push exporter = %+v", push)
+	}
+	p, _ = planExports(driver.Request{Tags: []string{"a:1"}, Push: true, NoLoad: true,
+		Outputs: []driver.Output{{Type: "oci", Attrs: map[string]string{"dest": "/x"}}}}, standaloneEP, nil)
+	if got := exportTypes(p); strings.Join(got, ",") != "oci,image" {
+		t.Errorf("exporters = %v, want the push last so its digest is reported", got)
+	}
+	if p, _ = planExports(driver.Request{Tags: []string{"a:1"}}, standaloneEP, &loader{}); p.digest {
+		t.Error("a load alone reports a manifest digest that no registry knows")
 	}
 	p, _ = planExports(driver.Request{Tags: []string{"a:1"}}, engineEP, nil)
 	if e := p.entries[0]; e.Type != "moby" || e.Attrs["name"] != "a:1" || !p.engineStore {
