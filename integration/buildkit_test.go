@@ -420,8 +420,8 @@ func TestBuildkitPushAndRegistryCache(t *testing.T) {
 	req := driver.Request{
 		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{image},
 		BuildArgs: map[string]string{"GREETING": "pushed"},
-		Push:    true,
-		CacheTo: []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": cacheRef, "mode": "max"}}},
+		Push:      true,
+		CacheTo:   []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": cacheRef, "mode": "max"}}},
 	}
 	testenv.RemoveImages(t, image)
 	res, _ := bkBuild(t, bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr}), req)
