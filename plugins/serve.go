@@ -94,6 +94,11 @@ func descriptionFromPB(d *pb.Description, protocol int) Description {
 // It returns an error at once if p is malformed; run by hand, without the
 // host's handshake cookie, it prints a note to stderr and exits 1.
 func Serve(p Plugin) error {
+	return serve(p, nil)
+}
+
+// serve is Serve, or go-plugin's in-process test mode when test is set.
+func serve(p Plugin, test *plugin.ServeTestConfig) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
@@ -103,15 +108,24 @@ func Serve(p Plugin) error {
 	logOut := os.Stderr
 	log := slog.New(newPluginLogHandler(logOut))
 	srv := newServer(p, log)
-	stopWatch := watchParent(log)
-	defer stopWatch()
+	if test == nil {
+		stopWatch := watchParent(log)
+		defer stopWatch()
+	}
+	level := hclog.Warn
+	if test != nil {
+		// In test mode go-plugin stops by closing the listener under the
+		// server, and logs that as an error.
+		level = hclog.Off
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: servePlugins(srv),
 		GRPCServer:       plugin.DefaultGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: p.Name, Level: hclog.Warn, Output: logOut, JSONFormat: true,
+			Name: p.Name, Level: level, Output: logOut, JSONFormat: true,
 		}),
+		Test: test,
 	})
 	// The host has stopped the server, which cancels the calls in flight;
 	// give them a moment to clean up before the Builder is closed.

@@ -1,0 +1,106 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// InProcess serves p inside this process, in go-plugin's test mode, and
+// returns a Builder connected to it over gRPC: the same protocol, codec,
+// error mapping and secret callbacks as a real plugin, without a
+// subprocess. It is for plugin authors' tests (see plugins/sdk/sdktest);
+// stop releases both ends.
+func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Builder, stop func() error, err error) {
+	if err := p.validate(); err != nil {
+		return nil, nil, err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	reattach := make(chan *plugin.ReattachConfig, 1)
+	closed := make(chan struct{})
+	go serve(p, &plugin.ServeTestConfig{Context: sctx, ReattachConfigCh: reattach, CloseCh: closed})
+	var rc *plugin.ReattachConfig
+	select {
+	case rc = <-reattach:
+	case <-ctx.Done():
+		cancel()
+		<-closed
+		return nil, nil, ctx.Err()
+	}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          hostPlugins()[rc.ProtocolVersion],
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Reattach:         rc,
+		Logger:           newHCLogger(cfg.Log(), newTail(), p.Name),
+	})
+	var once sync.Once
+	stop = func() error {
+		once.Do(func() {
+			client.Kill()
+			cancel()
+			<-closed
+		})
+		return nil
+	}
+	proto, err := client.Client()
+	if err == nil {
+		var raw any
+		if raw, err = proto.Dispense(pluginKey); err == nil {
+			cfg.Logger = nil
+			ib := &inProcess{name: p.Name, rpc: raw.(*rpcClient)}
+			if _, err = ib.rpc.configure(ctx, cfg); err == nil {
+				return ib, stop, nil
+			}
+			err = ib.mapErr(err)
+		}
+	}
+	stop()
+	return nil, nil, fmt.Errorf("serving driver %q in process: %w", p.Name, err)
+}
+
+// inProcess is the Builder InProcess returns.
+type inProcess struct {
+	name string
+	rpc  *rpcClient
+}
+
+func (b *inProcess) mapErr(err error) error {
+	if out, ok := fromStatus(err); ok {
+		return out
+	}
+	return fmt.Errorf("driver %q: %w", b.name, err)
+}
+
+// Info describes the driver.
+func (b *inProcess) Info(ctx context.Context) (driver.Info, error) {
+	i, err := b.rpc.info(ctx)
+	if err != nil {
+		return i, b.mapErr(err)
+	}
+	return i, nil
+}
+
+// Check runs the driver's Check.
+func (b *inProcess) Check(ctx context.Context) error {
+	if err := b.rpc.check(ctx); err != nil {
+		return b.mapErr(err)
+	}
+	return nil
+}
+
+// Build runs one build through the protocol.
+func (b *inProcess) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	r, err := b.rpc.build(ctx, req, sink)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, driver.Canceled(ctx, b.mapErr(err))
+		}
+		return nil, b.mapErr(err)
+	}
+	return r, nil
+}

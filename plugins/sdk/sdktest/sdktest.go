@@ -1,0 +1,99 @@
+// Package sdktest tests a claude-bottle driver plugin against a real host:
+// Start installs the plugin binary into a temporary state root and drives
+// it through the same plugins.Manager claude-bottle uses (checksum, start,
+// handshake, crash handling included); InProcess serves a Plugin value in
+// the test's own process over the same gRPC protocol, for fast unit tests
+// and debuggers.
+package sdktest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
+)
+
+// Host is a real claude-bottle host for one plugin.
+type Host struct {
+	// Manager is the host's plugin manager.
+	Manager *plugins.Manager
+	// Name is the driver's name.
+	Name string
+	// Installed is what installing the binary recorded.
+	Installed plugins.Installed
+}
+
+// Start installs the plugin binary at path into a temporary state root,
+// as `claude-bottle plugin install` does, and returns a host over it and
+// the driver as a Builder. Everything stops when t ends.
+func Start(t testing.TB, path string, cfg driver.Config) (*Host, driver.Builder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m := plugins.NewManager(plugins.Options{Home: t.TempDir(), Config: cfg, Logger: cfg.Logger})
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("stopping the plugin: %v", err)
+		}
+	})
+	in, err := m.Install(ctx, path, "")
+	if err != nil {
+		t.Fatalf("installing %s: %v", path, err)
+	}
+	b, err := m.Open(ctx, in.Name)
+	if err != nil {
+		t.Fatalf("opening driver %q: %v", in.Name, err)
+	}
+	return &Host{Manager: m, Name: in.Name, Installed: in}, b
+}
+
+// InProcess serves p in the test's process and returns it as a Builder
+// reached over the plugin protocol. It stops when t ends.
+func InProcess(t testing.TB, p sdk.Plugin, cfg driver.Config) driver.Builder {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, stop, err := plugins.InProcess(ctx, p, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop() })
+	return b
+}
+
+// Conformance checks what every driver must do, whatever it builds with:
+// describe itself, answer Check with nil or a classed error, and refuse a
+// malformed request with driver.ErrInvalidRequest before doing any work.
+func Conformance(t *testing.T, b driver.Builder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	info, err := b.Info(ctx)
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	if info.Name == "" || info.Version == "" {
+		t.Errorf("Info = %+v: a driver must give its name and version", info)
+	}
+	if err := b.Check(ctx); err != nil && !classed(err) {
+		t.Errorf("Check failed with an unclassed error (wrap a driver.Err* class): %v", err)
+	}
+	_, err = b.Build(ctx, driver.Request{}, nil)
+	if !errors.Is(err, driver.ErrInvalidRequest) {
+		t.Errorf("Build of an empty request = %v; want driver.ErrInvalidRequest (call req.Validate first)", err)
+	}
+}
+
+func classed(err error) bool {
+	for _, c := range []error{driver.ErrDaemonUnreachable, driver.ErrInvalidDockerfile, driver.ErrInvalidRequest,
+		driver.ErrUnsupported, driver.ErrCanceled, driver.ErrBuildFailed, driver.ErrNotFound} {
+		if errors.Is(err, c) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,81 @@
+package sdktest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk/sdktest"
+)
+
+// tiny is the smallest well-behaved driver: it validates, reports and
+// "builds" by counting the tags.
+type tiny struct{}
+
+func (tiny) Info(context.Context) (driver.Info, error) {
+	return driver.Info{Name: "tiny", Version: "0.0.1"}, nil
+}
+func (tiny) Check(context.Context) error { return nil }
+func (tiny) Build(_ context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	if sink != nil {
+		sink.Send(&driver.Event{Logs: []driver.Log{{Data: []byte("building")}}})
+	}
+	return &driver.Result{ImageID: fmt.Sprintf("sha256:%d", len(req.Tags)), Tags: req.Tags}, nil
+}
+
+var tinyPlugin = sdk.Plugin{
+	Name: "tiny", Version: "0.0.1", Usage: "a test plugin", Priority: sdk.Priority(5),
+	New: func(context.Context, driver.Config) (driver.Builder, error) { return tiny{}, nil },
+}
+
+// The test binary is also the plugin binary Start installs.
+func TestMain(m *testing.M) {
+	if os.Getenv("SDKTEST_SERVE_TINY") == "1" {
+		sdk.Serve(tinyPlugin)
+	}
+	os.Exit(m.Run())
+}
+
+func request(t *testing.T) driver.Request {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/Dockerfile", []byte("FROM scratch\n"), 0o644)
+	return driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir, Tags: []string{"a", "b"}}
+}
+
+func TestInProcess(t *testing.T) {
+	b := sdktest.InProcess(t, tinyPlugin, driver.Config{})
+	sdktest.Conformance(t, b)
+	var logs int
+	res, err := b.Build(context.Background(), request(t), driver.SinkFunc(func(ev *driver.Event) { logs += len(ev.Logs) }))
+	if err != nil || res.ImageID != "sha256:2" || logs != 1 {
+		t.Fatalf("Build = %+v, %v (%d logs)", res, err, logs)
+	}
+	_, err = b.Build(context.Background(), driver.Request{Dockerfile: "x"}, nil)
+	if !errors.Is(err, driver.ErrInvalidRequest) {
+		t.Errorf("invalid request error lost its class: %v", err)
+	}
+}
+
+func TestStartInstallsAndRunsTheBinary(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SDKTEST_SERVE_TINY", "1")
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
+	host, b := sdktest.Start(t, self, driver.Config{})
+	if host.Installed.Description == nil || host.Installed.Description.Name != "tiny" || *host.Installed.Description.Priority != 5 {
+		t.Errorf("installed description = %+v", host.Installed.Description)
+	}
+	sdktest.Conformance(t, b)
+	if res, err := b.Build(context.Background(), request(t), nil); err != nil || res.ImageID != "sha256:2" {
+		t.Fatalf("Build = %+v, %v", res, err)
+	}
+}
