@@ -504,6 +504,19 @@ func TestBuildkitErrors(t *testing.T) {
 	}
 	t.Logf("failed RUN: %v", err)
 
+	// A standalone buildkitd gives typed errors: the same classes and names.
+	sb := bkBuilder(t, driver.Config{BuildKitAddr: testenv.Buildkitd(t).Addr})
+	_, err = sb.Build(ctx, driver.Request{Dockerfile: bad, ContextDir: dir}, nil)
+	if !errors.Is(err, driver.ErrInvalidDockerfile) || !strings.Contains(err.Error(), strconv.Quote(bad)+" line 3") {
+		t.Errorf("bad Dockerfile on buildkitd: err = %v", err)
+	}
+	_, err = sb.Build(ctx, driver.Request{Dockerfile: filepath.Join(dir, "fail.Dockerfile"), ContextDir: dir}, nil)
+	if !errors.Is(err, driver.ErrBuildFailed) || !strings.Contains(err.Error(), "RUN echo about to fail") ||
+		!strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "exit code: 3") {
+		t.Errorf("failed RUN on buildkitd: err = %v, want ErrBuildFailed naming the step, its line and exit code", err)
+	}
+	t.Logf("failed RUN on buildkitd: %v", err)
+
 	_, err = b.Build(ctx, driver.Request{Dockerfile: bad, ContextDir: dir, Push: true, Tags: []string{"x/y:z"}}, nil)
 	if !errors.Is(err, driver.ErrUnsupported) || !strings.Contains(err.Error(), "push") {
 		t.Errorf("push on the engine: err = %v, want ErrUnsupported naming push", err)

@@ -132,12 +132,26 @@ func buildBins() (string, error) {
 	if err != nil || gomod == "" || gomod == os.DevNull {
 		return "", fmt.Errorf("cannot find the repo's go.mod from %q to build buildkitd (go env GOMOD: %v)", mustWd(), err)
 	}
-	bin := filepath.Join(filepath.Dir(gomod), "bin")
 	root := filepath.Dir(gomod)
+	bin := filepath.Join(root, "bin")
 	want, err := moduleVersion(root, "github.com/moby/buildkit")
 	if err != nil {
 		return "", err
 	}
+	// Test binaries of several packages may get here at once: one builds,
+	// the others wait for it and then find the binaries current.
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(bin, ".build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	if binVersion(filepath.Join(bin, "buildkitd")) == want && binVersion(filepath.Join(bin, "buildctl")) == want {
 		return bin, nil
 	}
