@@ -295,6 +295,27 @@ func TestDockerCLIFailedRun(t *testing.T) {
 	}
 }
 
+// TestDockerCLIDockerfileRejected builds a Dockerfile that BuildKit's
+// current parser accepts but the engine's 20.10 frontend refuses (COPY
+// --link): ErrInvalidDockerfile with docker's reason in the BuildKit modes,
+// and an ErrUnsupported naming the flag before docker runs in legacy mode.
+func TestDockerCLIDockerfileRejected(t *testing.T) {
+	for _, s := range dcSetups {
+		t.Run(string(s.mode), func(t *testing.T) {
+			b := dcBuilder(t, s, driver.Config{})
+			req := dcProject(t, "FROM scratch\nCOPY --link busybox /bin/busybox\n", nil)
+			_, _, err := dcBuild(t, b, req)
+			want, naming := driver.ErrInvalidDockerfile, "link"
+			if s.mode == dockercli.ModeLegacy {
+				want, naming = driver.ErrUnsupported, `"--link" of COPY on line 2`
+			}
+			if !errors.Is(err, want) || !strings.Contains(err.Error(), naming) {
+				t.Fatalf("err = %v, want %v naming %q", err, want, naming)
+			}
+		})
+	}
+}
+
 // TestDockerCLISecrets checks that secrets reach RUN --mount=type=secret
 // and stay out of the image's layers, config and history, through the
 // environment and through a temporary file.
@@ -302,6 +323,8 @@ func TestDockerCLISecrets(t *testing.T) {
 	for _, s := range dcSetups {
 		t.Run(string(s.mode), func(t *testing.T) {
 			b := dcBuilder(t, s, driver.Config{})
+			tmp := t.TempDir() // the build's temporary files, secret files included, go here
+			t.Setenv("TMPDIR", tmp)
 			secret := "s3cret-" + dcRandom(8)
 			req := dcProject(t, testenv.BusyboxDockerfile+
 				"RUN --mount=type=secret,id=tok --mount=type=secret,id=bin wc -c < /run/secrets/tok > /tok-len && wc -c < /run/secrets/bin > /bin-len\n", nil)
@@ -324,6 +347,9 @@ func TestDockerCLISecrets(t *testing.T) {
 			}
 			if dcImageContains(t, req.Tags[0], []byte(secret)) {
 				t.Errorf("the secret is in the image or its history")
+			}
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				t.Errorf("the build left %d temporary files behind in %s", len(left), tmp)
 			}
 		})
 	}
