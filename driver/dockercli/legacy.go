@@ -49,7 +49,10 @@ func (p *legacyParser) line(stream int, raw string, now time.Time) *driver.Event
 		p.started = true
 		p.cur = &driver.Vertex{Digest: "step-" + m[1], Name: fmt.Sprintf("[%s/%s] %s", m[1], m[2], m[3]), Started: &now}
 		ev.Vertexes = append(ev.Vertexes, *p.cur)
-		p.tail.add(s)
+		// What explains a failure is the last step's output and docker's
+		// error after it, not the steps before (nor the CLI's notice
+		// that the legacy builder is deprecated).
+		p.tail.reset()
 		return ev
 	}
 	switch {

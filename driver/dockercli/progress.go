@@ -126,6 +126,8 @@ func (t *tail) add(s string) {
 	}
 }
 
+func (t *tail) reset() { t.lines = t.lines[:0] }
+
 func (t *tail) String() string {
 	if len(t.lines) == 0 {
 		return "(docker printed nothing)"

@@ -123,8 +123,8 @@ func TestLegacyParser(t *testing.T) {
 		if got := r.logs(); !slices.Equal(got, wantLogs) {
 			t.Errorf("logs:\n got %q\nwant %q", got, wantLogs)
 		}
-		if !strings.Contains(r.tail.String(), "returned a non-zero code: 3") {
-			t.Errorf("tail lacks docker's error: %s", r.tail)
+		if !strings.Contains(r.tail.String(), "returned a non-zero code: 3") || strings.Contains(r.tail.String(), "out-line") {
+			t.Errorf("tail should hold docker's error and only the failed step's output: %s", r.tail)
 		}
 		last := r.events[len(r.events)-1].Vertexes[0]
 		if last.Name != "[5/5] RUN exit 3" || !strings.Contains(last.Error, "non-zero code: 3") || last.Completed == nil {
