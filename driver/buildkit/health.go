@@ -5,15 +5,20 @@ import (
 	"errors"
 	"time"
 
+	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/grpcerrors"
+	"google.golang.org/grpc/codes"
 )
 
 // Health watching: a daemon that is killed closes its socket and the solve
 // fails at once, but one that hangs (frozen, or a network path that drops
 // packets) would leave the solve waiting for ever. gRPC keepalive pings
 // cannot be used, as buildkitd's server refuses pings more often than
-// every five minutes, so the driver probes with ListWorkers, which every
-// BuildKit, the engine's included, answers from memory.
+// every five minutes, so the driver probes with the control API's Info
+// call: cheap (ListWorkers re-detects emulated platforms by running
+// helper binaries), and the engine's BuildKit, which lacks Info, still
+// answers it at once with "unimplemented", which proves it alive.
 const (
 	probeEvery   = time.Second
 	probeTimeout = 2 * time.Second
@@ -42,10 +47,10 @@ func watchDaemon(ctx context.Context, bk *client.Client, cancel context.CancelCa
 			}
 			sent := time.Now()
 			pctx, pcancel := context.WithTimeout(ctx, probeTimeout)
-			_, err := bk.ListWorkers(pctx)
+			_, err := bk.ControlClient().Info(pctx, &controlapi.InfoRequest{})
 			pcancel()
 			switch {
-			case err == nil:
+			case err == nil || grpcerrors.Code(err) == codes.Unimplemented:
 				lastOK = sent
 			case ctx.Err() != nil:
 				return
