@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -535,5 +536,80 @@ func dcTarEntries(r io.Reader) (map[string]string, error) {
 			return nil, err
 		}
 		out[strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%o %c %d:%d %d %x %s", h.Mode&0o7777, h.Typeflag, h.Uid, h.Gid, h.Size, sum.Sum(nil)[:12], h.Linkname)
+	}
+}
+
+// TestDockerCLIBuildxPush pushes through buildx to a registry on
+// 127.0.0.1: the image is in the engine and the registry, and
+// Result.Digest is the pushed manifest's digest.
+func TestDockerCLIBuildxPush(t *testing.T) {
+	b := dcBuilder(t, dcSetups[2], driver.Config{})
+	reg := testenv.SharedRegistry(t)
+	req := dcProject(t, testenv.BusyboxDockerfile+"RUN echo pushed > /p\n", nil)
+	repo := "dc/push-" + dcRandom(3)
+	req.Tags = []string{reg.Host + "/" + repo + ":v1"}
+	testenv.RemoveImages(t, req.Tags[0])
+	req.Push = true
+	res, _, err := dcBuild(t, b, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := testenv.Docker(t, "image", "inspect", "--format", "{{.Id}}", req.Tags[0]); id != res.ImageID {
+		t.Errorf("engine has %s, result says %s", id, res.ImageID)
+	}
+	if got := dcManifestDigest(t, reg.Host, repo, "v1"); res.Digest == "" || got != res.Digest {
+		t.Errorf("registry manifest digest %q, Result.Digest %q", got, res.Digest)
+	}
+}
+
+// dcManifestDigest asks the registry for the digest of repo:tag.
+func dcManifestDigest(t *testing.T, host, repo, tag string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodHead, "http://"+host+"/v2/"+repo+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD manifest %s:%s: %s", repo, tag, resp.Status)
+	}
+	return resp.Header.Get("Docker-Content-Digest")
+}
+
+// TestDockerCLIConcurrent runs builds from several goroutines on one new
+// Builder, as `claude-bottle build --jobs N` does, so that they share its
+// first detection (under -race), and every build gets its own image.
+func TestDockerCLIConcurrent(t *testing.T) {
+	b := dcBuilder(t, dcSetups[2], driver.Config{})
+	fresh, err := dockercli.New(context.Background(), driver.Config{DockerBin: dcSetups[2].bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b // made only to set up DOCKER_CONFIG and check the mode
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	ids := make([]string, 3)
+	for i := range errs {
+		req := dcProject(t, testenv.BusyboxDockerfile+fmt.Sprintf("RUN echo job-%d-%s > /job\n", i, dcRandom(4)), nil)
+		req.Tags = []string{dcTag(t, fmt.Sprintf("job%d", i))}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, _, err := dcBuild(t, fresh, req)
+			if errs[i] = err; err == nil {
+				ids[i] = res.ImageID
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("job %d: %v", i, err)
+		}
+	}
+	if ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
+		t.Errorf("three different Dockerfiles gave image IDs %q", ids)
 	}
 }

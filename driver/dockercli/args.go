@@ -103,7 +103,11 @@ func head(p plan, req driver.Request) []string {
 			progress = "--progress=rawjson"
 		}
 		a := []string{"buildx", "build", progress, "--iidfile", p.iidFile, "--metadata-file", p.metaFile}
-		if !req.NoLoad && len(req.Outputs) == 0 {
+		// The docker driver's image exporter stores into the engine and
+		// pushes from there, and its old engines refuse --load with
+		// --push as two outputs: --push alone does both.
+		load := !req.NoLoad && len(req.Outputs) == 0 && !(req.Push && p.bxDriver == "docker")
+		if load {
 			a = append(a, "--load")
 		}
 		if req.Push {

@@ -88,6 +88,10 @@ func TestBuildArgs(t *testing.T) {
 		}, want: []string{"buildx", "build", "--progress=rawjson", "--iidfile", "/t/iid", "--metadata-file", "/t/meta", "--push", "-f", df,
 			"--no-cache-filter", "build,test", "--platform", "linux/amd64,linux/arm64",
 			"--cache-from", "type=local,src=/c", "--cache-to", "type=registry,mode=max,ref=r/c", ctxDir}},
+		{name: "buildx docker driver pushes and loads with --push alone", plan: bx, req: func(r *driver.Request) { r.Push = true },
+			want: []string{"buildx", "build", "--progress=rawjson", "--iidfile", "/t/iid", "--metadata-file", "/t/meta", "--push", "-f", df, ctxDir}},
+		{name: "buildx container driver loads and pushes", plan: bxc, req: func(r *driver.Request) { r.Push = true },
+			want: []string{"buildx", "build", "--progress=rawjson", "--iidfile", "/t/iid", "--metadata-file", "/t/meta", "--load", "--push", "-f", df, ctxDir}},
 		{name: "buildx output with a comma is quoted", plan: bx, req: func(r *driver.Request) {
 			r.Outputs = []driver.Output{{Type: "local", Attrs: map[string]string{"dest": "/o,x"}}}
 		}, want: []string{"buildx", "build", "--progress=rawjson", "--iidfile", "/t/iid", "--metadata-file", "/t/meta", "-f", df, "--output", `type=local,"dest=/o,x"`, ctxDir}},
