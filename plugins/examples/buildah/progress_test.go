@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk/sdktest"
+)
+
+// replay feeds a recorded buildah output ("STREAM LINE" per line) to a
+// progress and returns what reached the sink.
+func replay(t *testing.T, file, failure string) (*driver.StepCounter, []*driver.Event, string) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var evs []*driver.Event
+	c := &driver.StepCounter{Next: driver.SinkFunc(func(ev *driver.Event) { evs = append(evs, ev) })}
+	p := newProgress(c)
+	p.now = func() time.Time { return time.Unix(0, 0) }
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		stream, line, _ := strings.Cut(sc.Text(), " ")
+		n, _ := strconv.Atoi(stream)
+		p.line(n, line)
+	}
+	return c, evs, p.finish(failure)
+}
+
+func TestProgressCachedBuild(t *testing.T) {
+	c, _, _ := replay(t, "testdata/cached.out", "")
+	if got := c.Count(); got != (driver.StepCount{Total: 5, Cached: 3}) {
+		t.Errorf("steps = %+v, want 5 with 3 cached (FROM, COPY, RUN, RUN, commit)", got)
+	}
+}
+
+func TestProgressFreshBuild(t *testing.T) {
+	c, evs, _ := replay(t, "testdata/fresh.out", "")
+	if got := c.Count(); got != (driver.StepCount{Total: 5}) {
+		t.Errorf("steps = %+v, want 5, none cached", got)
+	}
+	var logs []string
+	for _, ev := range evs {
+		for _, l := range ev.Logs {
+			logs = append(logs, l.Vertex+":"+strconv.Itoa(l.Stream)+":"+strings.TrimSpace(string(l.Data)))
+		}
+	}
+	want := []string{"step-4:1:to-stdout", "step-4:2:to-stderr", "commit:1:Successfully tagged localhost/bbtest:1"}
+	if strings.Join(logs, "|") != strings.Join(want, "|") {
+		t.Errorf("logs = %q, want %q", logs, want)
+	}
+	if evs[0].Vertexes[0].Name != "[1/4] FROM scratch" {
+		t.Errorf("first step = %q", evs[0].Vertexes[0].Name)
+	}
+}
+
+func TestProgressFailedStep(t *testing.T) {
+	c, evs, failed := replay(t, "testdata/failed.out", "exit status 1")
+	if failed != `[3/3] RUN ["/bin/busybox", "false"]` {
+		t.Errorf("failed step = %q", failed)
+	}
+	last := evs[len(evs)-1].Vertexes[0]
+	if last.Error != "exit status 1" || last.Completed == nil {
+		t.Errorf("failed vertex = %+v", last)
+	}
+	if got := c.Count(); got.Total != 3 || got.Cached != 0 {
+		t.Errorf("steps = %+v", got)
+	}
+}
+
+func TestBudArgs(t *testing.T) {
+	req := driver.Request{Tags: []string{"a:1", "b"}, BuildArgs: map[string]string{"Z": "1", "A": "2"}, Labels: map[string]string{"l": "v"},
+		Target: "dev", NoCache: true, Pull: true, Platforms: []string{"linux/amd64"}, SSH: []driver.SSHSpec{{ID: "default"}, {ID: "k", Paths: []string{"/a", "/b"}}}}
+	got := strings.Join(budArgs(req), " ")
+	want := "-t a:1 -t b --build-arg A=2 --build-arg Z=1 --label l=v --target dev --no-cache --pull-always --platform linux/amd64 --ssh default --ssh k=/a,/b"
+	if got != want {
+		t.Errorf("budArgs =\n %s\nwant\n %s", got, want)
+	}
+	for ref, want := range map[string]string{"x": "x:latest", "r:5000/x": "r:5000/x:latest", "x:1": "x:1", "r/x@sha256:ab": "r/x@sha256:ab"} {
+		if got := withTag(ref); got != want {
+			t.Errorf("withTag(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	b, err := newBuilder(driver.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(dir+"/Dockerfile", []byte("FROM scratch\n"), 0o644)
+	os.WriteFile(dir+"/Bad", []byte("FROM scratch\nRUN <<EOF\n"), 0o644)
+	tests := []struct {
+		req  driver.Request
+		want error
+	}{
+		{driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir, Push: true}, driver.ErrUnsupported},
+		{driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir, Platforms: []string{"linux/amd64", "linux/arm64"}}, driver.ErrUnsupported},
+		{driver.Request{Dockerfile: dir + "/Bad", ContextDir: dir}, driver.ErrInvalidDockerfile},
+		{driver.Request{ContextDir: dir}, driver.ErrInvalidRequest},
+	}
+	for _, tc := range tests {
+		if _, err := b.Build(context.Background(), tc.req, nil); !errors.Is(err, tc.want) {
+			t.Errorf("Build(%+v) = %v, want %v", tc.req, err, tc.want)
+		}
+	}
+	if _, err := newBuilder(driver.Config{Opts: map[string]string{"colour": "blue"}}); !errors.Is(err, driver.ErrInvalidRequest) {
+		t.Errorf("unknown option: %v", err)
+	}
+}
+
+// TestConformance runs the driver through the plugin protocol in process.
+func TestConformance(t *testing.T) {
+	b := sdktest.InProcess(t, plugin, driver.Config{Opts: map[string]string{"root": t.TempDir() + "/s", "runroot": t.TempDir() + "/r"}})
+	sdktest.Conformance(t, b)
+}
