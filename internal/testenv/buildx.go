@@ -1,3 +1,5 @@
+//go:build linux
+
 package testenv
 
 import (
@@ -9,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -66,13 +69,23 @@ func BuildxBinary(ctx context.Context, logf func(string, ...any)) (string, error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
+	// Test binaries of several packages may start at once on a fresh
+	// machine: one builds, the others wait for it instead of building too.
+	unlock, err := lockFile(filepath.Join(dir, ".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
+		return bin, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, buildxBuildTimeout)
 	defer cancel()
 	start := time.Now()
 	if err := buildBuildx(ctx, bin); err != nil {
 		return "", err
 	}
-	logf("built docker-buildx %s in %v (cold; cached at %s)", BuildxVersion, time.Since(start).Round(time.Second), bin)
+	logf("built docker-buildx %s in %v (now cached at %s)", BuildxVersion, time.Since(start).Round(time.Second), bin)
 	return bin, nil
 }
 
@@ -135,4 +148,18 @@ func buildxConfigDir(bin string) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// lockFile takes an exclusive lock on path, waiting for it, and returns
+// its release.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
