@@ -284,8 +284,12 @@ func TestDockerCLIFailedRun(t *testing.T) {
 	for _, s := range dcSetups {
 		t.Run(string(s.mode), func(t *testing.T) {
 			b := dcBuilder(t, s, driver.Config{})
-			req := dcProject(t, testenv.BusyboxDockerfile+"RUN echo boom-marker && exit 7\n", nil)
+			marker := "boom-marker-" + dcRandom(4)
+			req := dcProject(t, testenv.BusyboxDockerfile+"RUN echo "+marker+" && exit 7\n", nil)
 			_, rec, err := dcBuild(t, b, req)
+			if left := testenv.Docker(t, "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}"); strings.Contains(left, marker) {
+				t.Errorf("the failed step's container was left behind:\n%s", left)
+			}
 			if !errors.Is(err, driver.ErrBuildFailed) || !strings.Contains(err.Error(), "boom-marker") || !strings.Contains(err.Error(), "RUN echo boom-marker") {
 				t.Fatalf("err = %v, want ErrBuildFailed naming the step with its output", err)
 			}

@@ -117,7 +117,9 @@ func head(p plan, req driver.Request) []string {
 	case ModeBuildKit:
 		return []string{"build", "--progress=plain", "--iidfile", p.iidFile}
 	default:
-		return []string{"build", "--iidfile", p.iidFile}
+		// --force-rm: the legacy builder keeps a failed step's container
+		// otherwise, one stopped container left per failed build.
+		return []string{"build", "--force-rm", "--iidfile", p.iidFile}
 	}
 }
 

@@ -39,9 +39,9 @@ func TestBuildArgs(t *testing.T) {
 		want    []string
 		wantErr string // the field the ErrUnsupported error must name
 	}{
-		{name: "legacy minimal", plan: legacy, want: []string{"build", "--iidfile", "/t/iid", "-f", df, ctxDir}},
+		{name: "legacy minimal", plan: legacy, want: []string{"build", "--force-rm", "--iidfile", "/t/iid", "-f", df, ctxDir}},
 		{name: "legacy full", plan: legacy, req: func(r *driver.Request) { *r = full },
-			want: slices.Concat([]string{"build", "--iidfile", "/t/iid"}, common, []string{ctxDir})},
+			want: slices.Concat([]string{"build", "--force-rm", "--iidfile", "/t/iid"}, common, []string{ctxDir})},
 		{name: "classic full", plan: classic, req: func(r *driver.Request) { *r = full },
 			want: slices.Concat([]string{"build", "--progress=plain", "--iidfile", "/t/iid"}, common, []string{ctxDir})},
 		{name: "buildx full", plan: bx, req: func(r *driver.Request) { *r = full },
@@ -50,7 +50,7 @@ func TestBuildArgs(t *testing.T) {
 			want: []string{"buildx", "build", "--progress=plain", "--iidfile", "i", "--metadata-file", "m", "--load", "-f", df, ctxDir}},
 		{name: "legacy cache-from image", plan: legacy, req: func(r *driver.Request) {
 			r.CacheFrom = []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": "img:cache"}}}
-		}, want: []string{"build", "--iidfile", "/t/iid", "-f", df, "--cache-from", "img:cache", ctxDir}},
+		}, want: []string{"build", "--force-rm", "--iidfile", "/t/iid", "-f", df, "--cache-from", "img:cache", ctxDir}},
 		{name: "legacy cache-from local", plan: legacy, req: func(r *driver.Request) {
 			r.CacheFrom = []driver.CacheSpec{{Type: "local", Attrs: map[string]string{"src": "/c"}}}
 		}, wantErr: "cache-from type=local"},
