@@ -124,17 +124,29 @@ func (m *Manager) Default(ctx context.Context) (name, why string, err error) {
 			cands = append(cands, d)
 		}
 	}
-	probes := m.probeEach(ctx, cands)
-	sort.SliceStable(probes, func(i, j int) bool {
-		pi, pj := probes[i].Priority(), probes[j].Priority()
+	return ChooseDefault(m.probeEach(ctx, cands))
+}
+
+// ChooseDefault applies Default's rule to probes already made: the
+// highest-priority verified driver that is ready (built-ins first among
+// equals).
+func ChooseDefault(probes []Probe) (name, why string, err error) {
+	var ranked []Probe
+	for _, p := range probes {
+		if p.Descriptor.Err == nil && p.Verified {
+			ranked = append(ranked, p)
+		}
+	}
+	sort.SliceStable(ranked, func(i, j int) bool {
+		pi, pj := ranked[i].Priority(), ranked[j].Priority()
 		if pi != pj {
 			return pi > pj
 		}
-		return probes[i].BuiltIn && !probes[j].BuiltIn
+		return ranked[i].BuiltIn && !ranked[j].BuiltIn
 	})
 	var skipped []string
 	var errs []error
-	for _, p := range probes {
+	for _, p := range ranked {
 		if p.Ready() {
 			return p.Name, defaultWhy(p, skipped), nil
 		}
@@ -142,7 +154,7 @@ func (m *Manager) Default(ctx context.Context) (name, why string, err error) {
 		skipped = append(skipped, fmt.Sprintf("%s: %v", p.Name, err))
 		errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
 	}
-	if len(probes) == 0 {
+	if len(ranked) == 0 {
 		return "", "", fmt.Errorf("%w: no build driver is available; install a plugin with claude-bottle plugin install", driver.ErrNotFound)
 	}
 	return "", "", fmt.Errorf("no driver can build here; start the Docker engine or a buildkitd, or name a driver with --driver: %w", errors.Join(errs...))

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/claude-bottle/claude-bottle/plugins"
+)
+
+func init() { commands = append(commands, newPluginCmd) }
+
+func newPluginCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugin",
+		Short: "Install, list and remove third-party build driver plugins",
+		Long: `Third-party build drivers are executables named claude-bottle-driver-NAME,
+built with the claude-bottle plugin SDK. 'plugin install' copies one into the
+state root's plugins folder and records its SHA-256; claude-bottle checks the
+checksum before every start and refuses a binary that changed.`,
+	}
+	cmd.AddCommand(a.newPluginInstallCmd(), a.newPluginListCmd(), a.newPluginRemoveCmd())
+	groupCommand(cmd)
+	return cmd
+}
+
+// pluginManager is a plugin manager over the state root, for the plugin
+// commands: they start a plugin only to check it, with an empty driver
+// configuration (a plugin's New must accept one).
+func (a *app) pluginManager() (*plugins.Manager, error) {
+	home, err := a.home()
+	if err != nil {
+		return nil, err
+	}
+	return plugins.NewManager(plugins.Options{Home: home, Logger: a.log}), nil
+}
+
+func (a *app) newPluginInstallCmd() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "install PATH",
+		Short: "Install a driver plugin binary and record its checksum",
+		Long: `Copy the plugin binary at PATH into the plugins folder as
+claude-bottle-driver-NAME and record its SHA-256. The binary is started once
+first to check that it is a claude-bottle driver plugin speaking a protocol
+version this claude-bottle speaks; nothing is installed otherwise. NAME
+defaults to the part of PATH's file name after "claude-bottle-driver-", else
+to the name the plugin gives itself. Installing a name again replaces it.`,
+		Args: exactArgs(1, "PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runPluginInstall(cmd.Context(), args[0], name)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "driver name to install the plugin as")
+	return cmd
+}
+
+func (a *app) runPluginInstall(ctx context.Context, src, name string) error {
+	m, err := a.pluginManager()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	in, err := m.Install(ctx, src, name)
+	if errors.Is(err, plugins.ErrInvalidName) || errors.Is(err, plugins.ErrBadPlugin) {
+		return usageErr(err)
+	}
+	if err != nil {
+		return err
+	}
+	d := in.Description
+	fmt.Fprintf(a.io.out, "installed driver plugin %q (%s %s, protocol %d) as %s\nsha256 %s\n",
+		in.Name, d.Name, dash(d.Version), d.Protocol, in.Path, in.SHA256)
+	return nil
+}
+
+// pluginView is one installed plugin as `plugin list --format json` prints it.
+type pluginView struct {
+	plugins.Installed
+	OK      bool   `json:"ok"`
+	Problem string `json:"problem,omitempty"`
+}
+
+func (a *app) newPluginListCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List installed driver plugins and check their checksums",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usageErr(fmt.Errorf("--format %q: want text or json", format))
+			}
+			m, err := a.pluginManager()
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			list, err := m.InstalledPlugins(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.writePlugins(list, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func (a *app) writePlugins(list []plugins.Installed, format string) error {
+	views := make([]pluginView, 0, len(list))
+	for _, in := range list {
+		v := pluginView{Installed: in, OK: in.Problem == nil}
+		if in.Problem != nil {
+			v.Problem = in.Problem.Error()
+		}
+		views = append(views, v)
+	}
+	if format == "json" {
+		enc := json.NewEncoder(a.io.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(views)
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(a.io.out, "no driver plugins installed (install one with claude-bottle plugin install PATH)")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.io.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSHA256\tINSTALLED\tFROM\tSTATUS")
+	for _, v := range views {
+		status := "ok"
+		if !v.OK {
+			status = "refused: " + oneLine(v.Problem)
+		}
+		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\n", v.Name, v.SHA256, v.InstalledAt.Format("2006-01-02 15:04"), dash(v.Source), status)
+	}
+	return tw.Flush()
+}
+
+func (a *app) newPluginRemoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Uninstall a driver plugin",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.pluginManager()
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			err = m.Remove(cmd.Context(), args[0])
+			if errors.Is(err, plugins.ErrInvalidName) {
+				return usageErr(err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.io.out, "removed driver plugin %q\n", args[0])
+			return nil
+		},
+	}
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

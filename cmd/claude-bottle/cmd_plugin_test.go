@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests never start a built-in driver: the CLI test binary cannot
+// serve one. Installing and running real plugins is covered by
+// integration/plugins_test.go against a built claude-bottle.
+
+func TestPluginCommandsRefuseBadInput(t *testing.T) {
+	f := newCLIFixture(t)
+	notPlugin := f.write("bin/frob", "#!/bin/sh\necho usage: frob\nexit 3\n")
+	os.Chmod(notPlugin, 0o755)
+	tests := []struct {
+		args   []string
+		code   int
+		stderr []string
+	}{
+		{[]string{"plugin", "install", notPlugin}, exitUsage, []string{"not installing", "is not a claude-bottle driver plugin", "exit status 3", "usage: frob"}},
+		{[]string{"plugin", "install", notPlugin, "--name", "Bad Name"}, exitUsage, []string{`invalid driver name "Bad Name"`}},
+		{[]string{"plugin", "install", filepath.Join(f.tmp, "missing")}, exitUsage, []string{"no such file"}},
+		{[]string{"plugin", "install"}, exitUsage, []string{"install takes PATH"}},
+		{[]string{"plugin", "remove", "nope"}, exitFailure, []string{`no plugin "nope" is installed`}},
+		{[]string{"plugin", "remove", "../x"}, exitUsage, []string{"invalid driver name"}},
+		{[]string{"plugin", "list", "--format", "yaml"}, exitUsage, []string{`--format "yaml"`}},
+		{[]string{"plugin", "frobnicate"}, exitUsage, []string{"unknown command"}},
+		{[]string{"drivers", "--format", "yaml"}, exitUsage, []string{`--format "yaml"`}},
+		{[]string{"__driver-serve", "no-such-driver"}, exitFailure, []string{`no built-in driver "no-such-driver"`}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := f.run("", tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\nstderr: %s", r.code, tc.code, r.errOut)
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(r.errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.errOut)
+				}
+			}
+			if r.out != "" {
+				t.Errorf("refused command wrote to stdout: %q", r.out)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(filepath.Join(f.home, "plugins")); len(entries) > 1 { // at most the empty lock mutex
+		t.Errorf("refused installs left files: %v", entries)
+	}
+}
+
+func TestPluginListEmpty(t *testing.T) {
+	f := newCLIFixture(t)
+	if r := f.ok("plugin", "list"); !strings.Contains(r.out, "no driver plugins installed") {
+		t.Errorf("plugin list = %q", r.out)
+	}
+	if r := f.ok("plugin", "list", "--format", "json"); strings.TrimSpace(r.out) != "[]" {
+		t.Errorf("plugin list --format json = %q", r.out)
+	}
+}
