@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -615,5 +616,39 @@ func TestDockerCLIConcurrent(t *testing.T) {
 	}
 	if ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
 		t.Errorf("three different Dockerfiles gave image IDs %q", ids)
+	}
+}
+
+// TestDockerCLIContext checks that the driver honours DOCKER_CONTEXT (here
+// a context whose engine does not exist) and that cfg.DockerHost overrides
+// it.
+func TestDockerCLIContext(t *testing.T) {
+	testenv.RequireDocker(t)
+	s := dcSetups[0]
+	if _, err := os.Stat(s.bin); err != nil {
+		testenv.Unavailable(t, "no docker CLI at %s", s.bin)
+	}
+	engine := os.Getenv("DOCKER_HOST") // the engine RequireDocker found
+	if engine == "" {
+		engine = "unix:///var/run/docker.sock"
+	}
+	cfgDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+	nobody := "unix://" + filepath.Join(t.TempDir(), "nobody.sock")
+	if out, err := exec.Command(s.bin, "context", "create", "nowhere", "--docker", "host="+nobody).CombinedOutput(); err != nil {
+		t.Fatalf("docker context create: %v\n%s", err, out)
+	}
+	t.Setenv("DOCKER_CONTEXT", "nowhere")
+	t.Setenv("DOCKER_HOST", "")
+	os.Unsetenv("DOCKER_HOST")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, _ := dockercli.New(ctx, driver.Config{DockerBin: s.bin})
+	if err := b.Check(ctx); !errors.Is(err, driver.ErrDaemonUnreachable) || !strings.Contains(err.Error(), `DOCKER_CONTEXT="nowhere"`) {
+		t.Errorf("Check through context nowhere: %v, want ErrDaemonUnreachable naming DOCKER_CONTEXT", err)
+	}
+	b, _ = dockercli.New(ctx, driver.Config{DockerBin: s.bin, DockerHost: engine})
+	if err := b.Check(ctx); err != nil {
+		t.Errorf("Check with DockerHost %s overriding the context: %v", engine, err)
 	}
 }
