@@ -19,12 +19,9 @@ type rawJSONParser struct {
 	tail    *tail
 	failed  string
 	started bool
-	names   map[string]string // vertex digest -> name, to label log lines
 }
 
-func newRawJSONParser(t *tail) *rawJSONParser {
-	return &rawJSONParser{tail: t, names: map[string]string{}}
-}
+func newRawJSONParser(t *tail) *rawJSONParser { return &rawJSONParser{tail: t} }
 
 func (r *rawJSONParser) line(_ int, s string, _ time.Time) *driver.Event {
 	var ss client.SolveStatus
@@ -40,7 +37,6 @@ func (r *rawJSONParser) line(_ int, s string, _ time.Time) *driver.Event {
 // lines worth keeping for an error message.
 func (r *rawJSONParser) observe(ss *client.SolveStatus) {
 	for _, v := range ss.Vertexes {
-		r.names[string(v.Digest)] = v.Name
 		if v.Started != nil && !strings.HasPrefix(v.Name, "[internal]") {
 			r.started = true
 		}
