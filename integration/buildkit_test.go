@@ -339,31 +339,39 @@ func TestBuildkitStandaloneLoad(t *testing.T) {
 }
 
 // TestBuildkitSecrets mounts a secret into a RUN from the request's
-// SecretSource and proves that the step saw it while no layer, config or
-// history entry of the saved image holds it.
+// SecretSource, on a buildkitd and on the engine's BuildKit, and proves
+// that the step saw it while no layer, config or history entry of the
+// saved image holds it.
 func TestBuildkitSecrets(t *testing.T) {
 	testenv.RequireDocker(t)
 	bk := testenv.Buildkitd(t)
-	b := bkBuilder(t, driver.Config{BuildKitAddr: bk.Addr})
-	secret := "s3cr3t-" + strings.TrimPrefix(uniqueTag(t, "x"), "cb-bk-x:")
-	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile +
-		"RUN --mount=type=secret,id=token sha256sum /run/secrets/token | cut -d' ' -f1 > /token.sha256\n"})
-	tag := uniqueTag(t, "secret")
-	bkBuild(t, b, driver.Request{
-		Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{tag},
-		Secrets:      []driver.SecretSpec{{ID: "token", Env: "CB_TEST_TOKEN"}},
-		SecretSource: secretMap{"token": secret},
-	})
-	sum := sha256.Sum256([]byte(secret))
-	if got := testenv.RunImage(t, tag, "cat", "/token.sha256"); got != hex.EncodeToString(sum[:]) {
-		t.Errorf("the RUN saw a secret hashing to %q, want %x", got, sum)
-	}
-	// The scan must see into layers: the hash the RUN wrote is found.
-	if !imageContains(t, tag, []byte(hex.EncodeToString(sum[:]))) {
-		t.Fatalf("the image scan cannot see the layer file /token.sha256")
-	}
-	if imageContains(t, tag, []byte(secret)) {
-		t.Errorf("the saved image %s holds the secret", tag)
+	for _, tc := range []struct {
+		name string
+		cfg  driver.Config
+	}{{"buildkitd", driver.Config{BuildKitAddr: bk.Addr}}, {"engine", driver.Config{}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bkBuilder(t, tc.cfg)
+			secret := "s3cr3t-" + strings.TrimPrefix(uniqueTag(t, "x"), "cb-bk-x:")
+			dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile +
+				"RUN --mount=type=secret,id=token sha256sum /run/secrets/token | cut -d' ' -f1 > /token.sha256\n"})
+			tag := uniqueTag(t, "secret")
+			bkBuild(t, b, driver.Request{
+				Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{tag},
+				Secrets:      []driver.SecretSpec{{ID: "token", Env: "CB_TEST_TOKEN"}},
+				SecretSource: secretMap{"token": secret},
+			})
+			sum := sha256.Sum256([]byte(secret))
+			if got := testenv.RunImage(t, tag, "cat", "/token.sha256"); got != hex.EncodeToString(sum[:]) {
+				t.Errorf("the RUN saw a secret hashing to %q, want %x", got, sum)
+			}
+			// The scan must see into layers: the hash the RUN wrote is found.
+			if !imageContains(t, tag, []byte(hex.EncodeToString(sum[:]))) {
+				t.Fatalf("the image scan cannot see the layer file /token.sha256")
+			}
+			if imageContains(t, tag, []byte(secret)) {
+				t.Errorf("the saved image %s holds the secret", tag)
+			}
+		})
 	}
 }
 
