@@ -25,25 +25,12 @@ func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	if err != nil {
 		return nil, err
 	}
-	p := plan{mode: d.mode, bxDriver: d.bxDriver, rawJSON: rawJSONCapable(d.buildx)}
-	if err := unsupportedFields(p, req); err != nil {
-		return nil, err
-	}
-	if err := checkDockerfile(d.mode, req); err != nil {
-		return nil, err
-	}
 	tmp, err := os.MkdirTemp("", "claude-bottle-docker-")
 	if err != nil {
 		return nil, fmt.Errorf("making a temporary folder for the build's image ID file: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	p.iidFile, p.metaFile = filepath.Join(tmp, "iid"), filepath.Join(tmp, "metadata.json")
-	secrets, secretEnv, err := prepareSecrets(ctx, req, tmp)
-	if err != nil {
-		return nil, err
-	}
-	p.secrets = secrets
-	args, err := buildArgs(p, req)
+	p, args, env, err := b.command(ctx, d, req, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -54,12 +41,36 @@ func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	t := newTail(15)
 	pr := newProgress(newParser(p, t), t, counter)
 	b.cfg.Log().Debug("running docker", "bin", d.path, "mode", d.mode, "args", args)
-	runErr := run(ctx, d.path, args, b.env(d.mode, secretEnv), pr, b.grace)
+	runErr := run(ctx, d.path, args, env, pr, b.grace)
 	pr.finish(runErr != nil)
 	if runErr != nil {
 		return nil, b.classify(ctx, d, req, pr, runErr)
 	}
 	return b.result(d, req, p, counter, start)
+}
+
+// command checks req against the detected builder and makes the docker
+// command line and environment of its build, with the build's temporary
+// files (image ID, metadata, secret files) in tmp.
+func (b *Builder) command(ctx context.Context, d *detection, req driver.Request, tmp string) (plan, []string, []string, error) {
+	p := plan{mode: d.mode, bxDriver: d.bxDriver, rawJSON: rawJSONCapable(d.buildx)}
+	if err := unsupportedFields(p, req); err != nil {
+		return p, nil, nil, err
+	}
+	if err := checkDockerfile(d.mode, req); err != nil {
+		return p, nil, nil, err
+	}
+	p.iidFile, p.metaFile = filepath.Join(tmp, "iid"), filepath.Join(tmp, "metadata.json")
+	secrets, secretEnv, err := prepareSecrets(ctx, req, tmp)
+	if err != nil {
+		return p, nil, nil, err
+	}
+	p.secrets = secrets
+	args, err := buildArgs(p, req)
+	if err != nil {
+		return p, nil, nil, err
+	}
+	return p, args, b.env(d.mode, secretEnv), nil
 }
 
 // newParser picks the parser of the output format p's command produces.
