@@ -96,8 +96,6 @@ type exportPlan struct {
 // image unless the request has Outputs (which replace it) or NoLoad.
 func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error) {
 	var p exportPlan
-	names := strings.Join(req.Tags, ",")
-	toEngine := !req.NoLoad && len(req.Outputs) == 0
 	if req.Push && len(req.Tags) == 0 {
 		return p, fmt.Errorf("%w: push needs at least one tag naming the registry and repository (-t REGISTRY/REPO:TAG)", driver.ErrInvalidRequest)
 	}
@@ -105,25 +103,10 @@ func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error
 		if err := engineCanHonour(req); err != nil {
 			return p, err
 		}
-		if toEngine {
-			attrs := map[string]string{}
-			if names != "" {
-				attrs["name"] = names
-			}
-			p.entries = append(p.entries, client.ExportEntry{Type: "moby", Attrs: attrs})
-			p.engineStore = true
-		}
-	} else {
-		if toEngine {
-			if len(req.Platforms) > 1 {
-				return p, fmt.Errorf("%w: platforms %v: the Docker engine cannot load a multi-platform image; pass --push or --output type=oci,dest=FILE", driver.ErrUnsupported, req.Platforms)
-			}
-			attrs := map[string]string{"compression": "uncompressed"}
-			if names != "" {
-				attrs["name"] = names
-			}
-			p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: ld.output})
-			p.load = ld
+	}
+	if !req.NoLoad && len(req.Outputs) == 0 {
+		if err := p.addLoad(req, ep, ld); err != nil {
+			return p, err
 		}
 	}
 	for _, o := range req.Outputs {
@@ -135,7 +118,7 @@ func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error
 		p.digest = p.digest || e.Type != client.ExporterLocal && e.Type != client.ExporterTar
 	}
 	if req.Push && ep.standalone() {
-		p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": names, "push": "true"}})
+		p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": strings.Join(req.Tags, ","), "push": "true"}})
 		p.digest = true
 	}
 	if len(p.entries) == 0 && ep.standalone() {
@@ -147,6 +130,29 @@ func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error
 		return p, fmt.Errorf("%w: outputs: the Docker engine's embedded BuildKit exports to one destination per build; pass --no-load, or --buildkit-addr to use a standalone buildkitd", driver.ErrUnsupported)
 	}
 	return p, nil
+}
+
+// addLoad plans the export into the Docker engine under req's tags.
+func (p *exportPlan) addLoad(req driver.Request, ep endpoint, ld *loader) error {
+	attrs := map[string]string{}
+	if len(req.Tags) > 0 {
+		attrs["name"] = strings.Join(req.Tags, ",")
+	}
+	if !ep.standalone() {
+		// The engine's own BuildKit writes into the engine's image store.
+		p.entries = append(p.entries, client.ExportEntry{Type: "moby", Attrs: attrs})
+		p.engineStore = true
+		return nil
+	}
+	if len(req.Platforms) > 1 {
+		return fmt.Errorf("%w: platforms %v: the Docker engine cannot load a multi-platform image; pass --push or --output type=oci,dest=FILE", driver.ErrUnsupported, req.Platforms)
+	}
+	// The engine stores layers uncompressed: compressing them only to be
+	// unpacked again halved the speed of local rebuilds when measured.
+	attrs["compression"] = "uncompressed"
+	p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: ld.output})
+	p.load = ld
+	return nil
 }
 
 // engineCanHonour refuses the request fields that the engine's embedded
