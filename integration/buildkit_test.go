@@ -335,7 +335,7 @@ func TestBuildkitStandaloneLoad(t *testing.T) {
 	if id := testenv.Docker(t, "image", "inspect", "-f", "{{.Id}}", req.Tags[0]); id != first.ImageID {
 		t.Errorf("rebuild's tag names %s, want %s", id, first.ImageID)
 	}
-	t.Logf("first build sent %d bytes; rebuild sent 0 and tagged %s", sent, req.Tags[0])
+	t.Logf("first build sent %d bytes in %v; no-op rebuild sent 0 in %v and tagged %s", sent, first.Duration.Round(time.Millisecond), again.Duration.Round(time.Millisecond), req.Tags[0])
 }
 
 // TestBuildkitSecrets mounts a secret into a RUN from the request's

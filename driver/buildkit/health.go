@@ -23,8 +23,9 @@ const (
 	probeEvery   = time.Second
 	probeTimeout = 2 * time.Second
 	// deadAfter without a successful probe, the daemon is taken for dead;
-	// with the values above a hung daemon fails the build in about 7s.
-	deadAfter = 4 * time.Second
+	// with the values above a hung daemon fails the build in 6 to 8s,
+	// while a daemon slow to answer twice in a row is still given time.
+	deadAfter = 5 * time.Second
 )
 
 // errDaemonGone is the cause a solve is canceled with when its daemon
