@@ -1,0 +1,149 @@
+// Command faultdriver is a claude-bottle driver plugin for the fault
+// tests: the real BuildKit driver, which crashes on purpose at a point of
+// the build chosen with driver options, or a plugin that is broken in a
+// way chosen by $CB_FAULT_MODE (for the bad-plugin tests).
+//
+//	--driver-opt crash-at=start|context|export  where the build dies
+//	--driver-opt crash-how=kill|panic           SIGKILL itself, or panic
+//	--driver-opt crash-stamp=PATH               write the crash time there first
+//
+// The points: "start" is the beginning of Build, before any daemon is
+// contacted; "context" is when the build context starts to be sent (the
+// "[internal] load build context" step starts); "export" is when the
+// result starts to be exported ("exporting to ..." starts).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/driver/buildkit"
+	"github.com/claude-bottle/claude-bottle/plugins"
+)
+
+func main() {
+	switch mode := os.Getenv("CB_FAULT_MODE"); mode {
+	case "":
+	case "v99":
+		serveProtocol99()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "faultdriver: unknown CB_FAULT_MODE %q\n", mode)
+		os.Exit(2)
+	}
+	err := plugins.Serve(plugins.Plugin{
+		Name: "faulty", Version: "0.0.1-test",
+		Usage: "the BuildKit driver, crashing at a chosen point of the build (tests only)",
+		New:   newFaulty,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// faulty is the BuildKit driver with a crash point.
+type faulty struct {
+	driver.Builder
+	at, how, stamp string
+}
+
+func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
+	at, how := cfg.Opts["crash-at"], cfg.Opts["crash-how"]
+	switch at {
+	case "", "start", "context", "export":
+	default:
+		return nil, fmt.Errorf("%w: crash-at=%q: want start, context or export", driver.ErrInvalidRequest, at)
+	}
+	if how != "" && how != "kill" && how != "panic" {
+		return nil, fmt.Errorf("%w: crash-how=%q: want kill or panic", driver.ErrInvalidRequest, how)
+	}
+	inner, err := buildkit.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &faulty{Builder: inner, at: at, how: how, stamp: cfg.Opts["crash-stamp"]}, nil
+}
+
+// Close closes the BuildKit driver.
+func (f *faulty) Close() error {
+	if c, ok := f.Builder.(driver.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Build runs the BuildKit driver's build, dying at the chosen point.
+func (f *faulty) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	if f.at == "start" {
+		f.crash("start")
+	}
+	if f.at == "" {
+		return f.Builder.Build(ctx, req, sink)
+	}
+	var once sync.Once
+	watch := driver.SinkFunc(func(ev *driver.Event) {
+		if sink != nil {
+			sink.Send(ev)
+		}
+		for _, v := range ev.Vertexes {
+			if v.Started != nil && v.Completed == nil && f.reached(v.Name) {
+				once.Do(func() { f.crash(v.Name) })
+			}
+		}
+	})
+	return f.Builder.Build(ctx, req, watch)
+}
+
+func (f *faulty) reached(step string) bool {
+	switch f.at {
+	case "context":
+		return strings.Contains(step, "load build context")
+	case "export":
+		return strings.HasPrefix(step, "exporting to")
+	}
+	return false
+}
+
+// crash records when, then dies as chosen: a panic (in whichever
+// goroutine reached the point, which no one recovers) or SIGKILL.
+func (f *faulty) crash(where string) {
+	if f.stamp != "" {
+		os.WriteFile(f.stamp, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0o644)
+	}
+	fmt.Fprintf(os.Stderr, "faultdriver: crashing (%s) at %q\n", f.how, where)
+	if f.how == "panic" {
+		panic("faultdriver panics on purpose at " + where)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // SIGKILL cannot be caught; wait for it to land
+}
+
+// serveProtocol99 answers the handshake for a driver protocol version no
+// claude-bottle speaks.
+func serveProtocol99() {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  plugins.Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{99: {"driver": stub{}}},
+		GRPCServer:       plugin.DefaultGRPCServer,
+	})
+}
+
+// stub is a gRPC plugin with no service.
+type stub struct{ plugin.NetRPCUnsupportedPlugin }
+
+func (stub) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return nil }
+
+func (stub) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, fmt.Errorf("no client for protocol 99")
+}
