@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+	_ "github.com/claude-bottle/claude-bottle/driver/buildkit"  // registers the built-in drivers the
+	_ "github.com/claude-bottle/claude-bottle/driver/dockercli" // plugin manager discovers
+	"github.com/claude-bottle/claude-bottle/plugins"
+)
+
+// prepKind is what happens, untimed, before each run of a case.
+type prepKind int
+
+const (
+	// noop: nothing; the warm-up run leaves everything cached.
+	noop prepKind = iota
+	// cold: the bench buildkitd's cache is emptied and the case's images
+	// removed from the engine.
+	cold
+	// coldEngine: cold, and the engine's BuildKit cache emptied too.
+	coldEngine
+	// touch: one file's mtime changes.
+	touch
+	// edit: one file's content changes.
+	edit
+)
+
+// benchCase is one scenario: a workload, what changes before each run, and
+// the contenders, run alternately.
+type benchCase struct {
+	name       string
+	w          *workload
+	prep       prepKind
+	contenders []*contender
+	// images are engine images a cold prep removes besides the
+	// contenders' own tags.
+	images []string
+	// minRuns raises the number of counted runs for cheap cases.
+	minRuns int
+	// countBytes runs each contender that can once more through the
+	// counting proxy after the timed runs.
+	countBytes bool
+}
+
+// cases lists every case, in the order they run.
+func (e *Env) cases() []*benchCase {
+	var cs []*benchCase
+	add := func(c *benchCase) { cs = append(cs, c) }
+	for _, w := range []*workload{e.small, e.big} {
+		big := w == e.big
+		add(&benchCase{name: w.name + "/cold", w: w, prep: cold, contenders: e.standalone(w, big)})
+		noopCs := e.standalone(w, big)
+		if big {
+			// The no-op targets are taken against the engine's builders
+			// too; the legacy builder sends the whole context every time.
+			noopCs = append(noopCs, e.onEngine(w, true)...)
+		}
+		add(&benchCase{name: w.name + "/noop", w: w, prep: noop, contenders: noopCs, countBytes: true})
+		add(&benchCase{name: w.name + "/touch", w: w, prep: touch, contenders: e.standalone(w, big)})
+		add(&benchCase{name: w.name + "/edit", w: w, prep: edit, contenders: e.standalone(w, big)})
+		if !big {
+			add(&benchCase{name: "small/push-noop", w: w, prep: noop, contenders: e.push(w)})
+			add(&benchCase{name: "engine-small/cold", w: w, prep: coldEngine, contenders: e.onEngine(w, true)})
+			add(&benchCase{name: "engine-small/noop", w: w, prep: noop, contenders: e.onEngine(w, true)})
+			add(&benchCase{name: "engine-small/edit", w: w, prep: edit, contenders: e.onEngine(w, true)})
+		}
+	}
+	add(e.bottlesCase("bottles/cold", cold))
+	add(e.bottlesCase("bottles/warm", noop))
+	add(&benchCase{name: "plugin/noop", w: e.small, prep: noop, contenders: []*contender{
+		{tool: toolPlugin, ours: true, vs: toolInProcess, run: cmdJob(e.cbBuildkit(e.small)), rss: true},
+		{tool: toolInProcess, run: cmdJob(e.cbBuildkit(e.small).with("CLAUDE_BOTTLE_IN_PROCESS=1")), rss: true},
+	}})
+	add(&benchCase{name: "plugin/start", prep: noop, minRuns: 20, contenders: []*contender{
+		{tool: toolStart, ours: true, run: timedJob(e.startHandshake)},
+	}})
+	return cs
+}
+
+// bottlesCase builds the 16 bottles at once. Cold, against the reference
+// of one cold base build and the 16 bottles one at a time; warm, against
+// one bottle's warm build.
+func (e *Env) bottlesCase(name string, prep prepKind) *benchCase {
+	home := e.homes["bottles"]
+	cb := func(home string, args ...string) job {
+		base := []string{"build", "--repo", e.bottles.ctx, "--driver", "buildkit", "--buildkit-addr", e.bk.Addr, "--progress", "quiet"}
+		return cmdJob(e.cbCmd(home, append(base, args...)...))
+	}
+	jobs := fmt.Sprint(e.opts.Jobs)
+	batch := &contender{tool: toolBatch + " --jobs " + jobs, ours: true, run: cb(home, "--all", "--jobs", jobs)}
+	c := &benchCase{name: name, w: e.bottles, prep: prep, images: []string{rebuiltTag("bench-base")}}
+	for i := 1; i <= bottlesCount; i++ {
+		c.images = append(c.images, rebuiltTag(bottleSlug(i)))
+	}
+	if prep == cold {
+		var slugs []string
+		for i := 1; i <= bottlesCount; i++ {
+			slugs = append(slugs, bottleSlug(i))
+		}
+		ref := seqJob(cb(e.homes["base"], "bench-base"), cb(home, append(slugs, "--jobs", "1")...))
+		batch.vs = toolBatchRef
+		c.contenders = []*contender{batch, {tool: toolBatchRef, ours: true, run: ref}}
+		return c
+	}
+	batch.vs = toolOneBottle
+	c.contenders = []*contender{batch, {tool: toolOneBottle, ours: true, run: cb(home, bottleSlug(1))}}
+	return c
+}
+
+// startHandshake times what a build pays to reach a driver plugin: the
+// plugin manager starts the claude-bottle binary as the buildkit driver's
+// plugin (exec, go-plugin handshake, protocol negotiation, Configure) and
+// makes one Info call. Stopping it is not counted.
+func (e *Env) startHandshake(ctx context.Context) (time.Duration, error) {
+	m := plugins.NewManager(plugins.Options{
+		Home: e.homes["small"], Self: e.cb, TempDir: e.work,
+		Config: driver.Config{BuildKitAddr: e.bk.Addr},
+	})
+	defer m.Close()
+	start := time.Now()
+	b, err := m.Open(ctx, "buildkit")
+	if err == nil {
+		_, err = b.Info(ctx)
+	}
+	return time.Since(start), err
+}
