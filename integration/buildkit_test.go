@@ -359,6 +359,9 @@ func TestBuildkitSecrets(t *testing.T) {
 				Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, Tags: []string{tag},
 				Secrets:      []driver.SecretSpec{{ID: "token", Env: "CB_TEST_TOKEN"}},
 				SecretSource: secretMap{"token": secret},
+				// A secret's value is not part of a step's cache key, so a
+				// RUN cached from an earlier run would hash an old secret.
+				NoCache: true,
 			})
 			sum := sha256.Sum256([]byte(secret))
 			if got := testenv.RunImage(t, tag, "cat", "/token.sha256"); got != hex.EncodeToString(sum[:]) {
