@@ -55,6 +55,12 @@ func newFCLI(t *testing.T) *fcli {
 	return c
 }
 
+// setHome moves the state root to dir (for a root on a small disk).
+func (c *fcli) setHome(dir string) {
+	c.home = dir
+	c.env = append(c.env, "CLAUDE_BOTTLE_HOME="+dir) // the last value wins
+}
+
 // run runs one command to its end, bounded by limit.
 func (c *fcli) run(limit time.Duration, args ...string) testenv.Result {
 	c.t.Helper()
@@ -378,3 +384,23 @@ func noActiveBuilds(t *testing.T, bk *testenv.BuildkitDaemon, d time.Duration) {
 
 // since formats how long ago t0 was, for logs.
 func since(t0 time.Time) string { return fmt.Sprint(time.Since(t0).Round(time.Millisecond)) }
+
+// containsLine reports whether text has a line equal to line.
+func containsLine(text, line string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) == line {
+			return true
+		}
+	}
+	return false
+}
+
+// readFile returns a file's content, or "<error>" if it cannot be read.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(data)
+}

@@ -12,7 +12,7 @@ import (
 // scenarios here, so that CI can print one line about them. TestMain
 // prints it after m.Run with printTally.
 var tally struct {
-	mu                            sync.Mutex
+	mu                           sync.Mutex
 	run, passed, failed, skipped int
 }
 
