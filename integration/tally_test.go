@@ -61,7 +61,12 @@ func printTally(w io.Writer) {
 // knownBug skips the rest of t: it checks something claude-bottle gets
 // wrong, reported to the lead with evidence and a proposed fix. Remove the
 // call once the fix lands. The tally counts the scenario as skipped.
+// CB_RUN_KNOWN_BUGS=1 runs the checks anyway, to see them fail or pass.
 func knownBug(t *testing.T, what string) {
 	t.Helper()
+	if os.Getenv("CB_RUN_KNOWN_BUGS") == "1" {
+		t.Logf("known bug, checked anyway: %s", what)
+		return
+	}
 	t.Skip("BUG: " + what)
 }
