@@ -5,7 +5,8 @@
 //
 //	--driver-opt crash-at=start|context|export  where the build dies
 //	--driver-opt crash-how=kill|panic           SIGKILL itself, or panic
-//	--driver-opt crash-stamp=PATH               write the crash time there first
+//	--driver-opt crash-stamp=PATH               write the crash time there first,
+//	                                            and crash only if PATH does not exist
 //
 // The points: "start" is the beginning of Build, before any daemon is
 // contacted; "context" is when the build context starts to be sent (the
@@ -116,9 +117,14 @@ func (f *faulty) reached(step string) bool {
 }
 
 // crash records when, then dies as chosen: a panic (in whichever
-// goroutine reached the point, which no one recovers) or SIGKILL.
+// goroutine reached the point, which no one recovers) or SIGKILL. With a
+// stamp file it crashes once: the next build, in a fresh process, finds
+// the stamp and goes on.
 func (f *faulty) crash(where string) {
 	if f.stamp != "" {
+		if _, err := os.Stat(f.stamp); err == nil {
+			return
+		}
 		os.WriteFile(f.stamp, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0o644)
 	}
 	fmt.Fprintf(os.Stderr, "faultdriver: crashing (%s) at %q\n", f.how, where)
