@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -29,14 +30,26 @@ type instance struct {
 	run      *procRunner
 	tail     *tail
 	desc     Description
+	tmp      string // the plugin's private TMPDIR
 	killOnce sync.Once
 }
 
 func (i *instance) alive() bool { return !i.run.hasExited() }
 
 // kill stops the process (gracefully if it answers, else with SIGKILL
-// after 2 s) and releases go-plugin's goroutines and socket folder.
-func (i *instance) kill() { i.killOnce.Do(i.client.Kill) }
+// after 2 s), releases go-plugin's goroutines and socket folder, then kills
+// whatever the plugin started that is still running (its process group:
+// go-plugin skips the kill when the plugin already died) and removes its
+// private TMPDIR.
+func (i *instance) kill() {
+	i.killOnce.Do(func() {
+		i.client.Kill()
+		i.run.killGroup()
+		if i.tmp != "" {
+			os.RemoveAll(i.tmp)
+		}
+	})
+}
 
 // crashWait bounds how long a failed call waits for the process to exit
 // before it is declared crashed anyway; with stderrWait it keeps a crash
@@ -53,6 +66,22 @@ func (m *Manager) start(ctx context.Context, d Descriptor) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A private TMPDIR: what the plugin and its children leave there goes
+	// with the instance, even when they are killed mid-work.
+	tmp, err := os.MkdirTemp(sock, "tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("starting driver %q: %w", d.Name, err)
+	}
+	inst, err := m.startIn(ctx, d, sock, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	inst.tmp = tmp
+	return inst, nil
+}
+
+func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (*instance, error) {
 	log := m.log.With("driver", d.Name)
 	if d.Source == SourcePath {
 		log.Warn("running a driver plugin found on PATH, unverified; install it with claude-bottle plugin install to pin its checksum", "path", d.Path)
@@ -67,7 +96,7 @@ func (m *Manager) start(ctx context.Context, d Descriptor) (*instance, error) {
 		VersionedPlugins: hostPlugins(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
-			r := newProcRunner(d.Name, m.command(d, cmd.Env), m.verifier(d), log)
+			r := newProcRunner(d.Name, m.command(d, cmd.Env, tmp), m.verifier(d), log)
 			runMu.Lock()
 			run = r
 			runMu.Unlock()
@@ -86,6 +115,9 @@ func (m *Manager) start(ctx context.Context, d Descriptor) (*instance, error) {
 	runMu.Unlock()
 	if err != nil {
 		client.Kill()
+		if r != nil {
+			r.killGroup()
+		}
 		if ctx.Err() != nil {
 			return nil, driver.Canceled(ctx, fmt.Errorf("starting driver %q: %w", d.Name, context.Cause(ctx)))
 		}
@@ -106,14 +138,14 @@ func (m *Manager) start(ctx context.Context, d Descriptor) (*instance, error) {
 // command is how d's process is run: built-ins are the claude-bottle
 // binary's hidden serve command. env is go-plugin's (the host's
 // environment plus the handshake variables).
-func (m *Manager) command(d Descriptor, env []string) *exec.Cmd {
+func (m *Manager) command(d Descriptor, env []string, tmp string) *exec.Cmd {
 	var cmd *exec.Cmd
 	if d.BuiltIn {
 		cmd = exec.Command(d.Path, BuiltinArg, d.Name)
 	} else {
 		cmd = exec.Command(d.Path)
 	}
-	cmd.Env = append(env, envLogLevel+"="+hostLogLevel(m.log))
+	cmd.Env = append(env, envLogLevel+"="+hostLogLevel(m.log), "TMPDIR="+tmp)
 	return cmd
 }
 

@@ -94,6 +94,18 @@ func (m *Manager) Open(ctx context.Context, name string) (driver.Builder, error)
 	return &remote{m: m, d: d}, nil
 }
 
+// Start starts driver name's process now, if it is not running, so that
+// a later call finds it ready (a CLI can warm a driver while it does other
+// work). Open and the Builder's calls start it on demand anyway.
+func (m *Manager) Start(ctx context.Context, name string) error {
+	d, err := m.find(ctx, name)
+	if err != nil {
+		return err
+	}
+	_, err = m.instance(ctx, d)
+	return err
+}
+
 // Close stops every plugin process, waits for them to exit and removes the
 // folder of their sockets. It is safe to call more than once; the Manager
 // cannot be used afterwards.

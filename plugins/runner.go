@@ -208,6 +208,17 @@ func (r *procRunner) Kill(context.Context) error {
 	return nil
 }
 
+// killGroup kills what is left of the plugin's process group: the
+// processes it started, which outlive it when it dies by itself.
+func (r *procRunner) killGroup() {
+	r.mu.Lock()
+	pid := r.pid
+	r.mu.Unlock()
+	if pid > 0 {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
+
 // Stdout is the filtered stdout go-plugin reads the handshake from.
 func (r *procRunner) Stdout() io.ReadCloser { return r.stdout }
 
