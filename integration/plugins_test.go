@@ -357,6 +357,41 @@ func TestPluginCrashMidBuild(t *testing.T) {
 	leak.Check(t, 3*time.Second)
 }
 
+// TestPluginCancelMidBuild cancels a build (a Ctrl-C) while buildah runs a
+// step: the build ends at once as canceled, and closing the host leaves no
+// plugin, buildah or step process and no file behind.
+func TestPluginCancelMidBuild(t *testing.T) {
+	m, b, leak := buildahHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := testenv.BusyboxContext(t, map[string]string{"Dockerfile": testenv.BusyboxDockerfile + "RUN sleep 61\n"})
+	bctx, stop := context.WithCancel(ctx)
+	var canceledAt time.Time
+	var once sync.Once
+	sink := driver.SinkFunc(func(ev *driver.Event) {
+		for _, v := range ev.Vertexes {
+			if strings.Contains(v.Name, "sleep 61") && v.Completed == nil {
+				once.Do(func() { canceledAt = time.Now(); stop() })
+			}
+		}
+	})
+	_, err := b.Build(bctx, driver.Request{Dockerfile: filepath.Join(dir, "Dockerfile"), ContextDir: dir, NoLoad: true}, sink)
+	if canceledAt.IsZero() || !errors.Is(err, driver.ErrCanceled) {
+		t.Fatalf("build = %v, want ErrCanceled after the step started", err)
+	}
+	if took := time.Since(canceledAt); took > 2*time.Second {
+		t.Errorf("the canceled build returned after %v", took)
+	}
+	start := time.Now()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Close took %v", took)
+	}
+	leak.Check(t, 3*time.Second)
+}
+
 // killPlugin SIGKILLs the tagged process running bin.
 func killPlugin(l *testenv.LeakCheck, bin string) error {
 	procs, err := l.Processes()

@@ -5,7 +5,7 @@
 //
 // Build and install it:
 //
-//	go build -o claude-bottle-driver-buildah ./plugins/examples/buildah
+//	go build -ldflags "-s -w" -o claude-bottle-driver-buildah ./plugins/examples/buildah
 //	claude-bottle plugin install ./claude-bottle-driver-buildah
 //	claude-bottle build --driver buildah ...
 //
