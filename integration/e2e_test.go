@@ -35,7 +35,16 @@ func (c *cli) run(want int, args ...string) testenv.Result {
 	return res
 }
 
-func (c *cli) with(args ...string) []string { return append(args, c.args...) }
+// with adds the driver flags to a command line, before any "--".
+func (c *cli) with(args ...string) []string {
+	for i, a := range args {
+		if a == "--" {
+			out := append(append(append([]string{}, args[:i]...), c.args...), args[i:]...)
+			return out
+		}
+	}
+	return append(args, c.args...)
+}
 
 // e2eRepo is a repo whose Dockerfile needs no registry: FROM scratch plus a
 // static busybox, with the agent's state folder where Claude Code keeps it.

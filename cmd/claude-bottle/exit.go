@@ -7,6 +7,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -47,6 +48,9 @@ var badInput = []error{
 	bottle.ErrNoRepo,
 	bottle.ErrNoDockerfile,
 	state.ErrUnsafe,
+	plugins.ErrBadPlugin,
+	plugins.ErrChecksum,
+	plugins.ErrInvalidName,
 }
 
 // exitCode maps an error to claude-bottle's exit code: 130/143 for SIGINT
