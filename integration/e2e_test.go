@@ -150,3 +150,61 @@ func checkMetadata(t *testing.T, path string, want map[string]string) {
 		}
 	}
 }
+
+// TestLaunchDryRunAndTwin checks that --dry-run prints the exact build and
+// run and changes nothing, that the derived image carries its host folder,
+// and that a second launch of a running bottle refuses to start a twin.
+func TestLaunchDryRunAndTwin(t *testing.T) {
+	testenv.RequireDocker(t)
+	c := newCLI(t, "--driver", "buildkit")
+	repo, cwd, slug := e2eRepo(t), t.TempDir(), "e2e-twin"
+	home := strings.TrimPrefix(c.env[0], "CLAUDE_BOTTLE_HOME=")
+
+	res := c.run(0, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--dry-run", "--", "sleep", "30")...)
+	for _, want := range []string{"build: driver buildkit builds " + filepath.Join(repo, "Dockerfile"), "derive: claude-bottle-cwd-" + slug, "run: docker run --name claude-bottle-" + slug, "-v " + cwd + ":" + cwd, "sleep 30"} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, res.Stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, "state")); !os.IsNotExist(err) {
+		t.Errorf("--dry-run wrote state: %v", err)
+	}
+	if _, err := testenv.DockerOut("container", "inspect", "claude-bottle-"+slug); err == nil {
+		t.Fatalf("--dry-run created a container")
+	}
+
+	plan := c.run(0, c.with("plan", slug, "--repo", repo, "--cwd", cwd, "--format", "json")...)
+	var p struct {
+		DerivedImage string `json:"derived_image"`
+	}
+	json.Unmarshal([]byte(plan.Stdout), &p)
+	testenv.RemoveImages(t, p.DerivedImage)
+	t.Cleanup(func() { testenv.DockerOut("rm", "-f", "claude-bottle-"+slug) })
+
+	first := make(chan testenv.Result, 1)
+	go func() { first <- testenv.Run(t, time.Minute, c.env, c.bin, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--", "sleep", "20")...) }()
+	waitRunning(t, "claude-bottle-"+slug)
+	if label := testenv.Docker(t, "image", "inspect", "--format", `{{index .Config.Labels "dev.claude-bottle.cwd"}}`, p.DerivedImage); label != cwd {
+		t.Errorf("derived image label = %q, want %q", label, cwd)
+	}
+	twin := c.run(1, c.with("launch", slug, "--repo", repo, "--no-build", "--", "true")...)
+	if !strings.Contains(twin.Stderr, "already running") || !strings.Contains(twin.Stderr, "--attach") {
+		t.Errorf("second launch: %s", twin.Stderr)
+	}
+	testenv.Docker(t, "kill", "claude-bottle-"+slug)
+	if res := <-first; res.ExitCode != 137 {
+		t.Errorf("killed bottle: exit %d, want 137 (the container's own status)\n%s", res.ExitCode, res.Stderr)
+	}
+}
+
+func waitRunning(t *testing.T, name string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if out, err := testenv.DockerOut("container", "inspect", "--format", "{{.State.Running}}", name); err == nil && out == "true" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("container %s did not start", name)
+}
