@@ -182,7 +182,9 @@ func TestLaunchDryRunAndTwin(t *testing.T) {
 	t.Cleanup(func() { testenv.DockerOut("rm", "-f", "claude-bottle-"+slug) })
 
 	first := make(chan testenv.Result, 1)
-	go func() { first <- testenv.Run(t, time.Minute, c.env, c.bin, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--", "sleep", "20")...) }()
+	go func() {
+		first <- testenv.Run(t, time.Minute, c.env, c.bin, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--", "sleep", "20")...)
+	}()
 	waitRunning(t, "claude-bottle-"+slug)
 	if label := testenv.Docker(t, "image", "inspect", "--format", `{{index .Config.Labels "dev.claude-bottle.cwd"}}`, p.DerivedImage); label != cwd {
 		t.Errorf("derived image label = %q, want %q", label, cwd)
