@@ -56,7 +56,7 @@ func (e *Env) cases() []*benchCase {
 		if big {
 			// The no-op targets are taken against the engine's builders
 			// too; the legacy builder sends the whole context every time.
-			noopCs = append(noopCs, e.onEngine(w, true)...)
+			noopCs = append(noopCs, e.onEngine(w, false)...)
 		}
 		add(&benchCase{name: w.name + "/noop", w: w, prep: noop, contenders: noopCs, countBytes: true})
 		add(&benchCase{name: w.name + "/touch", w: w, prep: touch, contenders: e.standalone(w, big)})
