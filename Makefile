@@ -36,7 +36,9 @@ vet:
 # engine, buildkitd and registry (scripts/setup) and fail under CI=true when
 # one is missing.
 test-go:
-	$(GO) test -race -timeout 18m $(PKGS)
+	@rm -f $(BIN)/tally.txt; mkdir -p $(BIN)
+	CB_TALLY_FILE=$(CURDIR)/$(BIN)/tally.txt $(GO) test -race -timeout 18m $(PKGS)
+	@cat $(BIN)/tally.txt 2>/dev/null || true
 
 fuzz:
 	$(GO) test ./state -run '^$$' -fuzz FuzzSlug -fuzztime $(FUZZTIME)

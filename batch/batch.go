@@ -106,6 +106,9 @@ func buildOne(ctx context.Context, j *job, o Options) Outcome {
 		sink = o.Sink(strings.Join(j.slugs, ","))
 	}
 	start := time.Now()
+	if err := j.plan.CheckDockerfile(); err != nil {
+		return failed(j.plan, o, err, time.Since(start))
+	}
 	res, err := o.Builder.Build(ctx, req, sink)
 	if err != nil {
 		return failed(j.plan, o, err, time.Since(start))

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/state"
 )
 
 // recorder is a Builder that records the builds it is asked for; it stands
@@ -50,16 +54,26 @@ func (r *recorder) Build(ctx context.Context, req driver.Request, sink driver.Si
 	return &driver.Result{ImageID: "sha256:" + req.Tags[0], Steps: driver.StepCount{Total: 3, Cached: 1}}, nil
 }
 
-func plan(slug, dockerfile, image string) *bottle.Plan {
-	return &bottle.Plan{Slug: slug, Dockerfile: dockerfile, Context: "/repo", Image: image}
+// plan makes a bottle plan whose Dockerfile exists under root, so the
+// batch's own Dockerfile check passes.
+func plan(t *testing.T, root, slug, dockerfile, image string) *bottle.Plan {
+	t.Helper()
+	path := filepath.Join(root, dockerfile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &bottle.Plan{Slug: slug, Dockerfile: path, Context: root, Image: image}
 }
 
 func TestBuildSharesOneImageAmongBottles(t *testing.T) {
-	rec := &recorder{}
+	rec, root := &recorder{}, t.TempDir()
 	plans := []*bottle.Plan{
-		plan("a", "/repo/Dockerfile", "claude-bottle:latest"),
-		plan("b", "/repo/Dockerfile", "claude-bottle:latest"),
-		plan("c", "/state/c/Dockerfile", "claude-bottle-rebuilt-c:latest"),
+		plan(t, root, "a", "/repo/Dockerfile", "claude-bottle:latest"),
+		plan(t, root, "b", "/repo/Dockerfile", "claude-bottle:latest"),
+		plan(t, root, "c", "/state/c/Dockerfile", "claude-bottle-rebuilt-c:latest"),
 	}
 	outs := Build(context.Background(), plans, Options{Jobs: 4, Builder: rec, Driver: "rec"})
 	if len(rec.built) != 2 {
@@ -74,10 +88,10 @@ func TestBuildSharesOneImageAmongBottles(t *testing.T) {
 }
 
 func TestBuildHonoursJobsAndKeepsGoingAfterAFailure(t *testing.T) {
-	rec := &recorder{failFor: "img-1", duration: 20 * time.Millisecond}
+	rec, root := &recorder{failFor: "img-1", duration: 20 * time.Millisecond}, t.TempDir()
 	var plans []*bottle.Plan
 	for i := range 6 {
-		plans = append(plans, plan(fmt.Sprintf("b%d", i), fmt.Sprintf("/s/%d/Dockerfile", i), fmt.Sprintf("img-%d", i)))
+		plans = append(plans, plan(t, root, fmt.Sprintf("b%d", i), fmt.Sprintf("/s/%d/Dockerfile", i), fmt.Sprintf("img-%d", i)))
 	}
 	outs := Build(context.Background(), plans, Options{Jobs: 2, Builder: rec})
 	if got := rec.peak.Load(); got != 2 {
@@ -96,10 +110,10 @@ func TestBuildHonoursJobsAndKeepsGoingAfterAFailure(t *testing.T) {
 }
 
 func TestBuildCanceledWhileQueued(t *testing.T) {
-	rec := &recorder{duration: time.Second}
+	rec, root := &recorder{duration: time.Second}, t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	plans := []*bottle.Plan{plan("a", "/1", "i1"), plan("b", "/2", "i2")}
+	plans := []*bottle.Plan{plan(t, root, "a", "/1", "i1"), plan(t, root, "b", "/2", "i2")}
 	start := time.Now()
 	outs := Build(ctx, plans, Options{Jobs: 1, Builder: rec})
 	if time.Since(start) > 900*time.Millisecond {
@@ -109,5 +123,18 @@ func TestBuildCanceledWhileQueued(t *testing.T) {
 		if !errors.Is(o.Err, driver.ErrCanceled) {
 			t.Errorf("%s: err = %v, want ErrCanceled", o.Slug, o.Err)
 		}
+	}
+}
+
+func TestBuildRefusesABadDockerfileBeforeTheDriver(t *testing.T) {
+	rec, root := &recorder{}, t.TempDir()
+	p := plan(t, root, "bad", "state/bad/Dockerfile", "img-bad")
+	os.WriteFile(p.Dockerfile, []byte("FROM scratch\nFROBNICATE now\n"), 0o644)
+	outs := Build(context.Background(), []*bottle.Plan{p}, Options{Builder: rec})
+	if len(rec.built) != 0 {
+		t.Fatalf("the driver was asked to build %v", rec.built)
+	}
+	if err := outs[0].Err; !errors.Is(err, state.ErrInvalidDockerfile) || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("err = %v, want ErrInvalidDockerfile naming line 2", err)
 	}
 }

@@ -144,3 +144,13 @@ func derived(slug, cwd string) (string, string, error) {
 func (p *Plan) Request() driver.Request {
 	return driver.Request{Dockerfile: p.Dockerfile, ContextDir: p.Context, Tags: []string{p.Image}}
 }
+
+// CheckDockerfile reads and parses the plan's Dockerfile, so that a bad one
+// is refused with its file and line before any driver is asked to build it.
+func (p *Plan) CheckDockerfile() error {
+	data, err := os.ReadFile(p.Dockerfile)
+	if err != nil {
+		return fmt.Errorf("%w: reading %s: %v", state.ErrInvalidDockerfile, p.Dockerfile, err)
+	}
+	return state.ParseDockerfile(fmt.Sprintf("%q", p.Dockerfile), data)
+}

@@ -14,5 +14,6 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testenv.RunCleanups()
+	printTally(os.Stdout)
 	os.Exit(code)
 }

@@ -7,6 +7,8 @@ package launch
 import (
 	"errors"
 	"fmt"
+	"io"
+	"syscall"
 
 	"github.com/moby/moby/client"
 
@@ -38,5 +40,14 @@ func engineError(what string, err error) error {
 	if client.IsErrConnectionFailed(err) {
 		return fmt.Errorf("%w: %s: %v; is dockerd running? (check DOCKER_HOST or --docker-host)", driver.ErrDaemonUnreachable, what, err)
 	}
+	if lostConnection(err) {
+		return fmt.Errorf("%w: %s: the connection to the Docker engine broke (%v); is dockerd running? (check DOCKER_HOST or --docker-host)", driver.ErrDaemonUnreachable, what, err)
+	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// lostConnection reports whether err means the engine went away mid-call.
+func lostConnection(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED)
 }

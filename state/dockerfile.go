@@ -29,6 +29,18 @@ func ValidateDockerfile(name string, data []byte) error {
 	case bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data):
 		return fmt.Errorf("%w: %s is not text (it holds NUL or invalid UTF-8 bytes); is it the right file?", ErrInvalidDockerfile, name)
 	}
+	return ParseDockerfile(name, data)
+}
+
+// ParseDockerfile parses data with BuildKit's Dockerfile and instruction
+// parsers, without ValidateDockerfile's limits on size and content, and
+// returns an error naming name and the offending line. Builds call it
+// before sending anything to a driver, so every driver refuses the same
+// Dockerfiles with the same message.
+func ParseDockerfile(name string, data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return fmt.Errorf("%w: %s is empty; it needs at least a FROM line", ErrInvalidDockerfile, name)
+	}
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("%w: %s%s: %v; fix it and try again", ErrInvalidDockerfile, name, lineOf(err), rootCause(err))
@@ -47,7 +59,7 @@ func ValidateDockerfile(name string, data []byte) error {
 func lineOf(err error) string {
 	var le *parser.LocationError
 	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
-		return fmt.Sprintf(":%d", le.Locations[0][0].Start.Line)
+		return fmt.Sprintf(" line %d", le.Locations[0][0].Start.Line)
 	}
 	return ""
 }

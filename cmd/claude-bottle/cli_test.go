@@ -383,10 +383,10 @@ func TestRefusedInputWritesNothing(t *testing.T) {
 		}, exitUsage, []string{"standard input", "larger than"}},
 		{"unknown instruction", func(f *cliFixture) ([]string, string) {
 			return []string{"state", "set-dockerfile", "a", cliTestdata(f.t, "unknown-instruction")}, ""
-		}, exitUsage, []string{"unknown-instruction:2: unknown instruction: FOO", "fix it"}},
+		}, exitUsage, []string{"unknown-instruction line 2: unknown instruction: FOO", "fix it"}},
 		{"unterminated heredoc", func(f *cliFixture) ([]string, string) {
 			return []string{"state", "set-dockerfile", "a", cliTestdata(f.t, "unterminated-heredoc")}, ""
-		}, exitUsage, []string{":2: unterminated heredoc"}},
+		}, exitUsage, []string{" line 2: unterminated heredoc"}},
 		{"missing Dockerfile", func(f *cliFixture) ([]string, string) {
 			return []string{"state", "set-dockerfile", "a", filepath.Join(f.tmp, "nope")}, ""
 		}, exitUsage, []string{"cannot read Dockerfile", "nope", "no such file"}},

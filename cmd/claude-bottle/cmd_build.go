@@ -188,17 +188,16 @@ func (a *app) reportBuild(outs []batch.Outcome) error {
 		}
 		return tw.Flush()
 	}
+	if len(outs) == 1 {
+		return fmt.Errorf("bottle %s (%s from %s): %w", failed[0].Slug, failed[0].Image, failed[0].Dockerfile, failed[0].Err)
+	}
 	tw := tabwriter.NewWriter(a.io.err, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FAILED BOTTLE\tIMAGE\tFIRST ERROR LINE")
 	for _, o := range failed {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Slug, o.Image, o.FirstLine())
 	}
 	tw.Flush()
-	err := fmt.Errorf("%d of %d bottle(s) failed to build (see the table above)", len(failed), len(outs))
-	if len(failed) == len(outs) {
-		return errors.Join(err, failed[0].Err)
-	}
-	return err
+	return fmt.Errorf("%d of %d bottles failed to build (see the table above); the first, %s: %w", len(failed), len(outs), failed[0].Slug, failed[0].Err)
 }
 
 func shortID(id string) string {

@@ -134,6 +134,9 @@ func (a *app) planWith(cmd *cobra.Command, src driverSource, slug string, s conf
 }
 
 func (a *app) buildForLaunch(cmd *cobra.Command, src driverSource, p *bottle.Plan, tmpl driver.Request, progress string) error {
+	if err := p.CheckDockerfile(); err != nil {
+		return err
+	}
 	b, err := src.Open(cmd.Context(), p.Driver)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -55,7 +56,13 @@ func (f *requestFlags) apply(req *driver.Request) error {
 		req.Secrets = append(req.Secrets, spec)
 	}
 	if len(req.Secrets) > 0 {
-		req.SecretSource = driver.HostSecrets(req.Secrets)
+		src := driver.HostSecrets(req.Secrets)
+		for _, spec := range req.Secrets { // refuse a missing file before any build starts
+			if _, err := src.Secret(context.Background(), spec.ID); err != nil {
+				return err
+			}
+		}
+		req.SecretSource = src
 	}
 	for _, s := range f.ssh {
 		id, paths, _ := strings.Cut(s, "=")

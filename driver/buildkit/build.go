@@ -46,6 +46,11 @@ func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	pump := newPump(sink)
 	resp, err := b.solve(ctx, bk, opt, pump)
 	if err != nil {
+		if lerr := ld.failure(); lerr != nil && ctx.Err() == nil {
+			// The export failed because the engine's load did: say that,
+			// not the daemon's "read/write on closed pipe".
+			return nil, lerr
+		}
 		return nil, b.classify(ctx, err, req, pump)
 	}
 	res := &driver.Result{Steps: pump.counter.Count(), Metadata: resp.ExporterResponse}

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"syscall"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/moby/api/types/jsonstream"
 	dockerclient "github.com/moby/moby/client"
+
+	"github.com/claude-bottle/claude-bottle/driver"
 )
 
 // loader streams a standalone buildkitd's docker-format export straight
@@ -27,6 +30,7 @@ type loader struct {
 	mu      sync.Mutex
 	skipped bool
 	imageID string
+	loadErr error
 }
 
 // output is the docker exporter's filesync.FileOutputFunc.
@@ -53,6 +57,11 @@ func (l *loader) output(md map[string]string) (io.WriteCloser, error) {
 	w := &loadWriter{PipeWriter: pw, done: make(chan error, 1)}
 	go func() {
 		err := l.load(pr)
+		if err != nil {
+			l.mu.Lock()
+			l.loadErr = err
+			l.mu.Unlock()
+		}
 		pr.CloseWithError(err)
 		w.done <- err
 	}()
@@ -77,7 +86,7 @@ func (l *loader) engineHas(id string) (bool, error) {
 func (l *loader) load(r io.Reader) error {
 	res, err := l.docker.ImageLoad(l.ctx, r, dockerclient.ImageLoadWithQuiet(true))
 	if err != nil {
-		return fmt.Errorf("load the image into the Docker engine: %w", err)
+		return engineLost("load the image into the Docker engine", err)
 	}
 	defer res.Close()
 	dec := json.NewDecoder(res)
@@ -86,12 +95,28 @@ func (l *loader) load(r io.Reader) error {
 		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("read the Docker engine's image-load answer: %w", err)
+			return engineLost("read the Docker engine's image-load answer", err)
 		}
 		if m.Error != nil {
 			return fmt.Errorf("the Docker engine refused the image: %s", m.Error.Message)
 		}
 	}
+}
+
+// failure returns the error the engine's load ended with, if it failed.
+func (l *loader) failure() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loadErr
+}
+
+// engineLost words an error talking to the engine; a connection that failed
+// or broke is classed as the engine being unreachable.
+func engineLost(what string, err error) error {
+	if dockerclient.IsErrConnectionFailed(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%w: %s: the connection to the Docker engine broke (%v); is dockerd running? (check DOCKER_HOST or --docker-host)", driver.ErrDaemonUnreachable, what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // result returns the image ID the exporter announced and whether sending
