@@ -29,7 +29,7 @@ var badConfigs = []struct {
 	{"duplicate key", "driver = \"buildkit\"\ndriver = \"docker\"\n", []string{"config.toml:2:", `key "driver"`, "already defined"}, ""},
 	{"syntax error", "repo =\n", []string{"config.toml:1:"}, ""},
 	{"unknown driver", "\ndriver = \"nosuch\"\n", []string{"config.toml:2:", `key "driver"`, `"nosuch"`},
-		"an unknown driver in config.toml fails with exit 1 (\"not found: no built-in driver\"), naming neither the file, line and key nor bad input (exit 2)"},
+		"an unknown driver in config.toml is exit 1 (not found: no driver), naming neither the file, line and key nor bad input (exit 2)"},
 }
 
 // TestBadInputConfig runs build and launch under each bad config.toml:

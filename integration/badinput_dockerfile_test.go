@@ -61,16 +61,11 @@ var badDockerfiles = func() []struct {
 		want    []string
 		bugs    map[string]string
 	}{
-		{"empty", "", 2, []string{"invalid Dockerfile"}, map[string]string{
-			"buildkit-engine":     "an empty Dockerfile is reported as a failed build (exit 1, \"the Dockerfile cannot be empty\"), not as an invalid Dockerfile (exit 2)",
-			"buildkit-standalone": "an empty Dockerfile is reported as a failed build (exit 1, \"the Dockerfile cannot be empty\"), not as an invalid Dockerfile (exit 2)",
-		}},
+		{"empty", "", 2, []string{"invalid Dockerfile", "empty"}, nil},
 		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00FROM scratch\n", 2, []string{"invalid Dockerfile", "line 1"}, nil},
 		{"10 MB, bad last line", big, 2, []string{"invalid Dockerfile", fmt.Sprintf("line %d", bigLine), "FROBNICATE"}, nil},
 		{"unknown instruction", "FROM scratch\nCOPY busybox /bin/busybox\nFROBNICATE now\n", 2, []string{"invalid Dockerfile", "line 3", "FROBNICATE"}, nil},
-		{"unterminated heredoc", "FROM scratch\nRUN <<EOF\necho never ends\n", 2, []string{"invalid Dockerfile", "line 2", "unterminated heredoc"}, map[string]string{
-			"docker": "the docker driver's unterminated-heredoc error does not name the line (\"unterminated heredoc: fix the Dockerfile\")",
-		}},
+		{"unterminated heredoc", "FROM scratch\nRUN <<EOF\necho never ends\n", 2, []string{"invalid Dockerfile", "line 2", "unterminated heredoc"}, nil},
 		{"FROM a missing image, no registry", "FROM " + missing + ":latest\nRUN true\n", 1, []string{missing, "line 1"}, map[string]string{
 			"buildkit-engine":     "a FROM whose image cannot be found names the image but not the Dockerfile line",
 			"buildkit-standalone": "a FROM whose image cannot be found names the image but not the Dockerfile line",

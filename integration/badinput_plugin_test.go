@@ -86,8 +86,8 @@ func TestBadInputPlugins(t *testing.T) {
 				c.setOverride(slug, testenv.BusyboxDockerfile)
 				before := treeDigest(t, c.home)
 				res := c.run(time.Minute, "build", slug, "--repo", repo, "--driver", tc.name, "--progress", "quiet")
-				requirePluginBuilds(t, res.Stderr)
 				wantError(t, "build through "+tc.name, 2, res.Stderr, res.ExitCode, want...)
+				t.Logf("exit %d: %.250s", res.ExitCode, errorLine(res.Stderr))
 				if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != "" {
 					t.Errorf("a build through a broken plugin tagged %s", id)
 				}

@@ -99,9 +99,6 @@ func TestBadInputMissingSecret(t *testing.T) {
 				t.Errorf("the build without its secret tagged %s", id)
 			}
 			c.noLeaks(5 * time.Second)
-			if strings.HasPrefix(d.name, "buildkit") {
-				knownBug(t, "a --secret whose file is missing fails the RUN (exit 1, \"build failed\") instead of being refused before the build (exit 2)")
-			}
 			wantError(t, "build with a missing secret file", 2, res.Stderr, res.ExitCode, `secret "tok"`, missing, "no such file")
 		})
 	}
