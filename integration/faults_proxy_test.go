@@ -23,7 +23,6 @@ type engineProxy struct {
 	// Host is the proxy's address for --docker-host.
 	Host string
 
-	t      *testing.T
 	engine string
 	ln     net.Listener
 
@@ -51,7 +50,7 @@ func startEngineProxy(t *testing.T) *engineProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &engineProxy{Host: "unix://" + sock, t: t, engine: engineSocket(t), ln: ln, cutCh: make(chan struct{})}
+	p := &engineProxy{Host: "unix://" + sock, engine: engineSocket(t), ln: ln, cutCh: make(chan struct{})}
 	go p.serve()
 	t.Cleanup(p.Cut)
 	return p
