@@ -142,15 +142,15 @@ func TestResolvePrecedence(t *testing.T) {
 		want  Settings
 	}{
 		{"flags win", withFile, fullFlags, fullEnv, Settings{
-			Repo: "/from/flag", RepoFrom: "--repo", Driver: "flag-driver", TranscriptDir: "/file/.claude",
+			Repo: "/from/flag", RepoFrom: "--repo", Driver: "flag-driver", DriverFrom: "--driver", TranscriptDir: "/file/.claude",
 			DriverConfig: dc("tcp://flag:1", "/flag/ca", "/flag/cert", "/flag/key", true, "tcp://flag-docker:2375", "/flag/docker", map[string]string{"k": "v"}),
 		}},
 		{"environment over file", withFile, Flags{}, fullEnv, Settings{
-			Repo: "/from/env", RepoFrom: "$CLAUDE_BOTTLE_REPO", Driver: "env-driver", TranscriptDir: "/file/.claude",
+			Repo: "/from/env", RepoFrom: "$CLAUDE_BOTTLE_REPO", Driver: "env-driver", DriverFrom: "$CLAUDE_BOTTLE_DRIVER", TranscriptDir: "/file/.claude",
 			DriverConfig: dc("tcp://env:1", "/file/ca", "/file/cert", "/file/key", true, "tcp://env-docker:2375", "/file/docker", nil),
 		}},
 		{"file over defaults", withFile, Flags{}, nil, Settings{
-			Repo: "/from/file", RepoFrom: filepath.Join(withFile, FileName), Driver: "file-driver", TranscriptDir: "/file/.claude",
+			Repo: "/from/file", RepoFrom: filepath.Join(withFile, FileName), Driver: "file-driver", DriverFrom: Position(filepath.Join(withFile, FileName), "driver"), TranscriptDir: "/file/.claude",
 			DriverConfig: dc("tcp://file:1", "/file/ca", "/file/cert", "/file/key", true, "tcp://file-docker:2375", "/file/docker", nil),
 		}},
 		{"defaults", t.TempDir(), Flags{}, nil, Settings{TranscriptDir: DefaultTranscriptDir}},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -62,4 +63,17 @@ func keyParts(it unstable.Iterator) []string {
 		parts = append(parts, string(it.Node().Data))
 	}
 	return parts
+}
+
+// Position names where key is set in the config file at path, as
+// "PATH:LINE: key \"KEY\"", so an error about the value (an unknown driver)
+// can point at it like the decoder's own errors do.
+func Position(path, key string) string {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if line := keyLine(data, key); line > 0 {
+			return fmt.Sprintf("%s:%d: key %q", path, line, key)
+		}
+	}
+	return fmt.Sprintf("%s: key %q", path, key)
 }

@@ -31,8 +31,11 @@ type Settings struct {
 	// RepoFrom says where Repo came from: "--repo", "$CLAUDE_BOTTLE_REPO",
 	// the config file's path, or "".
 	RepoFrom string
-	// Driver is the chosen driver, or "" to pick the default.
-	Driver string
+	// Driver is the chosen driver, or "" to pick the default; DriverFrom
+	// says where it was named ("--driver", "$CLAUDE_BOTTLE_DRIVER" or the
+	// config file's position).
+	Driver     string
+	DriverFrom string
 	// DriverConfig is what the driver is made with.
 	DriverConfig driver.Config
 	// TranscriptDir is the agent's state folder inside a bottle.
@@ -65,7 +68,14 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 			return Settings{}, err
 		}
 	}
-	s.Driver = first(flags.Driver, env("CLAUDE_BOTTLE_DRIVER"), f.Driver)
+	s.Driver, s.DriverFrom = firstFrom(
+		[2]string{flags.Driver, "--driver"},
+		[2]string{env("CLAUDE_BOTTLE_DRIVER"), "$CLAUDE_BOTTLE_DRIVER"},
+		[2]string{f.Driver, path},
+	)
+	if s.DriverFrom == path {
+		s.DriverFrom = Position(path, "driver")
+	}
 	s.DriverConfig = driver.Config{
 		BuildKitAddr: first(flags.BuildKitAddr, env("BUILDKIT_HOST"), f.BuildKit.Addr),
 		BuildKitTLS: driver.TLSConfig{

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 
 	"github.com/claude-bottle/claude-bottle/config"
+	"github.com/claude-bottle/claude-bottle/driver"
 )
 
 // drivers returns the source of drivers for this command: the plugin
@@ -20,11 +23,21 @@ func (a *app) drivers(s config.Settings) (driverSource, error) {
 // chooseDriver names the driver a build will use and why: the one the user
 // named, else the best one that works here.
 func (a *app) chooseDriver(ctx context.Context, src driverSource, s config.Settings, f *driverFlags) (string, string, error) {
-	switch {
-	case f.driver != "":
-		return f.driver, "chosen with --driver", nil
-	case s.Driver != "":
-		return s.Driver, "chosen by $CLAUDE_BOTTLE_DRIVER or config.toml", nil
+	if s.Driver != "" {
+		return s.Driver, "named by " + s.DriverFrom, nil
 	}
 	return src.Default(ctx)
+}
+
+// openDriver opens the named driver; an unknown name is bad input, and the
+// error says where the name came from.
+func openDriver(ctx context.Context, src driverSource, name string, s config.Settings) (driver.Builder, error) {
+	b, err := src.Open(ctx, name)
+	if errors.Is(err, driver.ErrNotFound) && s.Driver == name && s.DriverFrom != "" {
+		return nil, usageErr(fmt.Errorf("%s: %w", s.DriverFrom, err))
+	}
+	if errors.Is(err, driver.ErrNotFound) {
+		return nil, usageErr(err)
+	}
+	return b, err
 }

@@ -76,7 +76,7 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 	if err != nil {
 		return err
 	}
-	b, err := src.Open(ctx, name)
+	b, err := openDriver(ctx, src, name, s)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 		return writeDryRun(a.io.out, p, tmpl, spec, o)
 	}
 	if !o.noBuild {
-		if err := a.buildForLaunch(cmd, src, p, tmpl, o.progress); err != nil {
+		if err := a.buildForLaunch(cmd, src, p, s, tmpl, o.progress); err != nil {
 			return err
 		}
 	}
@@ -133,11 +133,11 @@ func (a *app) planWith(cmd *cobra.Command, src driverSource, slug string, s conf
 	return p, err
 }
 
-func (a *app) buildForLaunch(cmd *cobra.Command, src driverSource, p *bottle.Plan, tmpl driver.Request, progress string) error {
+func (a *app) buildForLaunch(cmd *cobra.Command, src driverSource, p *bottle.Plan, s config.Settings, tmpl driver.Request, progress string) error {
 	if err := p.CheckDockerfile(); err != nil {
 		return err
 	}
-	b, err := src.Open(cmd.Context(), p.Driver)
+	b, err := openDriver(cmd.Context(), src, p.Driver, s)
 	if err != nil {
 		return err
 	}
