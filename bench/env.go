@@ -32,6 +32,9 @@ type Options struct {
 	Cache string
 	// Buildx, if false, skips the docker buildx peers.
 	Buildx bool
+	// CBEnv is added to claude-bottle's environment only (KEY=VALUE), to
+	// try a change on ours alone (GOMEMLIMIT=100MiB, say).
+	CBEnv []string
 }
 
 // The docker CLIs: Debian's matches the engine (and builds with its
@@ -213,7 +216,7 @@ func (e *Env) writeHomes(ctx context.Context) error {
 
 // cbCmd is claude-bottle with state root home.
 func (e *Env) cbCmd(home string, args ...string) command {
-	return command{name: e.cb, args: args, env: []string{"CLAUDE_BOTTLE_HOME=" + home}}
+	return command{name: e.cb, args: args, env: append([]string{"CLAUDE_BOTTLE_HOME=" + home}, e.opts.CBEnv...)}
 }
 
 // Close stops the daemons, removes the bench's images from the engine

@@ -62,6 +62,13 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.ClaudeBottle, "claude-bottle", "", "the claude-bottle binary to measure (default REPO/bin/claude-bottle)")
 	fs.StringVar(&o.Cache, "cache", filepath.Join(cache, "claude-bottle", "bench"), "folder for the generated big workload, kept between runs")
 	fs.BoolVar(&o.Buildx, "buildx", true, "include docker buildx peers when the plugin is cached")
+	fs.Func("cb-env", "KEY=VALUE added to claude-bottle's environment only, to try a change on ours (repeatable)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		o.CBEnv = append(o.CBEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -136,7 +143,7 @@ func (e *Env) header(start time.Time, load0 string) []string {
 		out, _ := command{name: dockerNew, args: []string{"buildx", "version"}, env: []string{"DOCKER_CONFIG=" + e.buildxConfig}}.output(context.Background())
 		buildx = out + " (with the " + version(dockerNew, "version", "--format", "{{.Client.Version}}") + " client)"
 	}
-	return []string{
+	h := []string{
 		fmt.Sprintf("date: %s, %s in all", start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second)),
 		fmt.Sprintf("machine: %s, %d cores, %s RAM, kernel %s", cpuModel(), runtime.NumCPU(), memTotal(), version("uname", "-r")),
 		fmt.Sprintf("load average (1, 5, 15 min) before: %s, after: %s", load0, loadAvg()),
@@ -145,6 +152,10 @@ func (e *Env) header(start time.Time, load0 string) []string {
 		fmt.Sprintf("Docker: engine %s; %s; buildx: %s", version(dockerOld, "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"), version(dockerOld, "--version"), buildx),
 		fmt.Sprintf("runs: %d counted after %d warm-up per contender, contenders alternating (A B A B ...); bottles built with --jobs %d", e.opts.Runs, e.opts.Warmup, e.opts.Jobs),
 	}
+	if len(e.opts.CBEnv) > 0 {
+		h = append(h, fmt.Sprintf("claude-bottle ran with %s added to its environment", strings.Join(e.opts.CBEnv, " ")))
+	}
+	return h
 }
 
 // moduleVersion is the version of module path built into binary bin.

@@ -27,6 +27,8 @@ func sampleReport() *Report {
 	big.Peak = &Peak{Root: 60 << 20, Child: 200 << 20, Children: 1}
 	add("big/cold", toolBCLoad, "", false, 11*time.Second)
 	add("plugin/start", toolStart, "", true, 12*time.Millisecond)
+	add("plugin/noop", toolPlugin, toolInProcess, true, 70*time.Millisecond).Peak = &Peak{Root: 40 << 20}
+	add("plugin/noop", toolInProcess, "", false, 60*time.Millisecond)
 	add("engine-small/noop", toolCBDockerBK, toolDockerBK, true, 360*time.Millisecond)
 	add("engine-small/noop", toolDockerBK, "", false, 300*time.Millisecond)
 	failed := add("engine-small/noop", toolCBDockerLeg, toolDockerLegacy, true, 0)
@@ -52,6 +54,8 @@ func TestEvaluate(t *testing.T) {
 		{"small/noop: a no-op rebuild", true, false},
 		{"big/cold: " + toolCBLoad + " / " + toolBCLoad + " <= 1.05x", true, false},
 		{"plugin/start", true, false},
+		// No child process: the ratio would compare in-process with itself.
+		{"plugin/noop", false, true},
 		{"big/*: peak RSS of claude-bottle", true, false},
 		{"big/*: peak RSS of its driver plugin", false, false},
 		// 360 ms against 300 ms: +60 ms is more than both 5% (15 ms) and 50 ms.
