@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,12 +71,21 @@ func (e *Env) cases() []*benchCase {
 	}
 	add(e.bottlesCase("bottles/cold", cold))
 	add(e.bottlesCase("bottles/warm", noop))
-	add(&benchCase{name: "plugin/noop", w: e.small, prep: noop, contenders: []*contender{
-		{tool: toolPlugin, ours: true, vs: toolInProcess, run: cmdJob(e.cbBuildkit(e.small)), rss: true},
-		{tool: toolInProcess, run: cmdJob(e.cbBuildkit(e.small).with("CLAUDE_BOTTLE_IN_PROCESS=1")), rss: true},
-	}})
+	// The plugin's cost is about fixed a command, so it is shown on a short
+	// and on a longer no-op.
+	for _, w := range []*workload{e.small, e.big} {
+		name := "plugin/noop"
+		if w == e.big {
+			name = "plugin/big-noop"
+		}
+		add(&benchCase{name: name, w: w, prep: noop, contenders: []*contender{
+			{tool: toolPlugin, ours: true, vs: toolInProcess, run: cmdJob(e.cbBuildkit(w)), rss: true},
+			{tool: toolInProcess, run: cmdJob(e.cbBuildkit(w).with("CLAUDE_BOTTLE_IN_PROCESS=1")), rss: true},
+		}})
+	}
 	add(&benchCase{name: "plugin/start", prep: noop, minRuns: 20, contenders: []*contender{
-		{tool: toolStart, ours: true, run: timedJob(e.startHandshake)},
+		{tool: toolStart, ours: true, run: timedJob(func(ctx context.Context) (time.Duration, error) { return e.pluginLife(ctx, false) })},
+		{tool: toolStop, ours: true, run: timedJob(func(ctx context.Context) (time.Duration, error) { return e.pluginLife(ctx, true) })},
 	}})
 	return cs
 }
@@ -110,20 +120,26 @@ func (e *Env) bottlesCase(name string, prep prepKind) *benchCase {
 	return c
 }
 
-// startHandshake times what a build pays to reach a driver plugin: the
-// plugin manager starts the claude-bottle binary as the buildkit driver's
-// plugin (exec, go-plugin handshake, protocol negotiation, Configure) and
-// makes one Info call. Stopping it is not counted.
-func (e *Env) startHandshake(ctx context.Context) (time.Duration, error) {
+// pluginLife times what a command pays for its driver plugin: to start
+// it, the plugin manager runs the claude-bottle binary as the buildkit
+// driver's plugin (exec, go-plugin handshake, protocol negotiation,
+// Configure) and makes one Info call; to stop it, Close ends the process
+// and waits for it. stop picks which half is timed.
+func (e *Env) pluginLife(ctx context.Context, stop bool) (time.Duration, error) {
 	m := plugins.NewManager(plugins.Options{
 		Home: e.homes["small"], Self: e.cb, TempDir: e.work,
 		Config: driver.Config{BuildKitAddr: e.bk.Addr},
 	})
-	defer m.Close()
 	start := time.Now()
 	b, err := m.Open(ctx, "buildkit")
 	if err == nil {
 		_, err = b.Info(ctx)
 	}
-	return time.Since(start), err
+	started := time.Since(start)
+	start = time.Now()
+	cerr := m.Close()
+	if stop {
+		return time.Since(start), errors.Join(err, cerr)
+	}
+	return started, errors.Join(err, cerr)
 }

@@ -112,13 +112,15 @@ func (r *Report) sentCheck(c string) {
 // in-process one, unless no plugin process was seen: then the binary ran
 // its driver in-process both ways and the ratio says nothing.
 func (r *Report) pluginCheck() {
-	if a, ok := r.find("plugin/noop", toolPlugin); ok && a.Err == "" && a.Peak != nil && a.Peak.Children == 0 {
-		r.Checks = append(r.Checks, Check{Skipped: true,
-			Target:   fmt.Sprintf("plugin/noop: %s / %s <= %.2fx", toolPlugin, toolInProcess, maxPluginOverhead),
-			Measured: "no driver plugin process was seen: this claude-bottle binary runs its drivers in-process either way"})
-		return
+	for _, c := range []string{"plugin/noop", "plugin/big-noop"} {
+		if a, ok := r.find(c, toolPlugin); ok && a.Err == "" && a.Peak != nil && a.Peak.Children == 0 {
+			r.Checks = append(r.Checks, Check{Skipped: true,
+				Target:   fmt.Sprintf("%s: %s / %s <= %.2fx", c, toolPlugin, toolInProcess, maxPluginOverhead),
+				Measured: "no driver plugin process was seen: this claude-bottle binary runs its drivers in-process either way"})
+			continue
+		}
+		r.ratioCheck(c, toolPlugin, toolInProcess, maxPluginOverhead)
 	}
-	r.ratioCheck("plugin/noop", toolPlugin, toolInProcess, maxPluginOverhead)
 }
 
 func (r *Report) startCheck() {

@@ -46,6 +46,7 @@ const (
 	toolPlugin       = "claude-bottle (driver as plugin)"
 	toolInProcess    = "claude-bottle (CLAUDE_BOTTLE_IN_PROCESS=1)"
 	toolStart        = "plugin start+handshake+Info"
+	toolStop         = "plugin stop (Manager.Close)"
 )
 
 func cmdJob(c command) job { return func(ctx context.Context, p *probe) error { return c.run(ctx, p) } }
