@@ -61,7 +61,9 @@ func run(args []string, io stdio) int {
 }
 
 // signalContext is canceled by the first SIGINT or SIGTERM, and remembers
-// which, so the exit code can say so (130 / 143).
+// which, so the exit code can say so (130 / 143). After the first signal
+// the default action is restored, so a second Ctrl-C kills claude-bottle at
+// once should the orderly stop hang.
 func signalContext(parent context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	ch := make(chan os.Signal, 1)
@@ -70,6 +72,7 @@ func signalContext(parent context.Context) (context.Context, func()) {
 	go func() {
 		select {
 		case sig := <-ch:
+			signal.Stop(ch)
 			cancel(&signalError{sig: sig.(syscall.Signal)})
 		case <-done:
 		}
