@@ -144,8 +144,18 @@ func ServeBuiltin(name string) error {
 		return err
 	}
 	prio := f.Priority
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A load streams the whole image through this process; a soft
+		// limit makes the GC reclaim the transfer's buffers before the heap
+		// doubles, keeping the peak near the working set (bench/README.md).
+		debug.SetMemoryLimit(builtinMemoryLimit)
+	}
 	return Serve(Plugin{Name: f.Name, Version: binaryVersion(), Usage: f.Usage, Priority: &prio, New: f.New})
 }
+
+// builtinMemoryLimit is the soft memory limit of a built-in driver's
+// process; $GOMEMLIMIT overrides it.
+const builtinMemoryLimit = 96 << 20
 
 // binaryVersion is the running binary's module version ("(devel)" for a
 // build from a work tree).

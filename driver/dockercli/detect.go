@@ -73,11 +73,37 @@ func (b *Builder) detect(ctx context.Context) (*detection, error) {
 	if b.det != nil {
 		return b.det, nil
 	}
-	d, err := b.runDetection(ctx)
+	d, err := b.cachedOrRun(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b.det = d
+	return d, nil
+}
+
+// cachedOrRun returns the detection kept on disk by an earlier command when
+// nothing it depends on changed, else runs it and keeps the result. The
+// forced mode is checked against a kept detection as against a fresh one.
+func (b *Builder) cachedOrRun(ctx context.Context) (*detection, error) {
+	path, err := exec.LookPath(b.bin)
+	if err != nil {
+		return nil, b.notFound(err)
+	}
+	key := b.detectKey(path)
+	if d, ok := loadDetection(key); ok {
+		if d.mode, err = chooseMode(b.forced, d); err == nil {
+			return d, nil
+		}
+	}
+	d, err := b.runDetection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if mode, err := chooseMode("", d); err == nil {
+		kept := *d
+		kept.mode = mode
+		saveDetection(key, &kept)
+	}
 	return d, nil
 }
 
