@@ -48,7 +48,13 @@ func (b *Builder) detectKey(path string) string {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00", path, b.cfg.DockerHost, os.Getenv("DOCKER_HOST"), os.Getenv("DOCKER_CONTEXT"), os.Getenv("BUILDX_BUILDER"))
-	stamps := []string{path, cfgDir, filepath.Join(cfgDir, "config.json"), filepath.Join(cfgDir, "buildx", "current"), filepath.Join(cfgDir, "cli-plugins"), filepath.Join(cfgDir, "cli-plugins", "docker-buildx")}
+	// buildx rewrites buildx/current on every build, so the two small
+	// config files count by content, the rest by size and mtime.
+	for _, p := range []string{filepath.Join(cfgDir, "config.json"), filepath.Join(cfgDir, "buildx", "current")} {
+		data, _ := os.ReadFile(p)
+		fmt.Fprintf(h, "%s\x00%x\x00", p, sha256.Sum256(data))
+	}
+	stamps := []string{path, filepath.Join(cfgDir, "cli-plugins"), filepath.Join(cfgDir, "cli-plugins", "docker-buildx")}
 	for _, d := range pluginDirs {
 		stamps = append(stamps, d, filepath.Join(d, "docker-buildx"))
 	}
