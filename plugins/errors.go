@@ -121,6 +121,7 @@ type CrashError struct {
 	LastLines []string
 }
 
+// Error says which driver crashed, how, and its last log lines.
 func (e *CrashError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "driver %q crashed", e.Driver)

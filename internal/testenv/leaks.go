@@ -43,6 +43,7 @@ type Process struct {
 	Cmdline string
 }
 
+// String renders the process for a test failure: its pid and command line.
 func (p Process) String() string {
 	return fmt.Sprintf("pid %d (parent %d, state %s): %s", p.PID, p.PPID, p.State, p.Cmdline)
 }
