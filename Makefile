@@ -37,7 +37,7 @@ vet:
 # one is missing.
 test-go:
 	@rm -f $(BIN)/tally.txt; mkdir -p $(BIN)
-	CB_TALLY_FILE=$(CURDIR)/$(BIN)/tally.txt $(GO) test -race -timeout 18m $(PKGS)
+	CB_TALLY_FILE=$(CURDIR)/$(BIN)/tally.txt $(GO) test -race -count=1 -timeout 18m $(PKGS)
 	@cat $(BIN)/tally.txt 2>/dev/null || true
 
 fuzz:
