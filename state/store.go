@@ -100,6 +100,11 @@ func (s *Store) List() ([]string, error) {
 // ensureDirs creates <root>, <root>/state (0700) and the format file, and
 // runs pending migrations.
 func (s *Store) ensureDirs() error {
+	// The root's parents are the user's (CLAUDE_BOTTLE_HOME may name a
+	// folder not made yet); only the root and below get the 0700 checks.
+	if err := os.MkdirAll(filepath.Dir(s.root), 0o755); err != nil {
+		return diskError(fmt.Sprintf("creating %s", filepath.Dir(s.root)), err)
+	}
 	for _, d := range []string{s.root, s.StateDir()} {
 		if err := mkdirSafe(d); err != nil {
 			return err

@@ -249,3 +249,21 @@ func remedy(t *testing.T, b *Bottle) {
 		t.Fatalf("OverridePath after the remedy = %v, %v", ok, err)
 	}
 }
+
+func TestWriteCreatesTheRootsMissingParents(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "not", "yet", "home")
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Bottle("nested")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetOverride([]byte("FROM scratch\n")); err != nil {
+		t.Fatalf("SetOverride under a root with missing parents: %v", err)
+	}
+	if fi, err := os.Stat(root); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("root %s: %v, mode %v; want a 0700 folder", root, err, fi.Mode().Perm())
+	}
+}
