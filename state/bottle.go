@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Bottle is one bottle's state folder, <root>/state/<slug>/.
@@ -59,7 +60,33 @@ func (b *Bottle) ensure() error {
 	if err := b.store.ensureDirs(); err != nil {
 		return err
 	}
-	return mkdirSafe(b.dir)
+	if err := mkdirSafe(b.dir); err != nil {
+		return err
+	}
+	sweepStale(b.dir, time.Now().Add(-staleAfter))
+	return nil
+}
+
+// staleAfter is the age past which a temporary file or folder left in a
+// bottle's folder is taken for the remains of a crashed write: every write
+// finishes in far less.
+const staleAfter = time.Hour
+
+// staleWork names what an interrupted write leaves behind: the Dockerfile's
+// temporary file and a half-unpacked transcript.
+var staleWork = []string{"." + DockerfileName + ".tmp-*", ".transcript-new-*"}
+
+// sweepStale removes leftovers of crashed writes older than before. A
+// younger one may belong to a write in progress, so it is left alone.
+func sweepStale(dir string, before time.Time) {
+	for _, pattern := range staleWork {
+		matches, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, m := range matches {
+			if fi, err := os.Lstat(m); err == nil && fi.ModTime().Before(before) {
+				os.RemoveAll(m)
+			}
+		}
+	}
 }
 
 // Override reads the bottle's Dockerfile override. ok is false, with a nil
