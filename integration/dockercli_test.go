@@ -404,7 +404,7 @@ func TestDockerCLICancel(t *testing.T) {
 			rec := &dcRecorder{}
 			errc := make(chan error, 1)
 			go func() { _, err := b.Build(ctx, req, rec); errc <- err }()
-			dcWait(t, 2*time.Minute, "the RUN to start", func() bool {
+			waitFor(t, 2*time.Minute, "the RUN to start", func() bool {
 				_, ok := rec.logged("started")
 				return ok && dcSleeping(marker)
 			})
@@ -419,7 +419,7 @@ func TestDockerCLICancel(t *testing.T) {
 				t.Fatal("Build still running 30s after cancel")
 			}
 			t.Logf("%s: Build returned %v after cancel", s.mode, time.Since(start).Round(time.Millisecond))
-			dcWait(t, 30*time.Second, "the engine to stop the canceled step", func() bool { return !dcSleeping(marker) })
+			waitFor(t, 30*time.Second, "the engine to stop the canceled step", func() bool { return !dcSleeping(marker) })
 		})
 	}
 }
@@ -434,17 +434,6 @@ func dcSleeping(marker string) bool {
 		}
 	}
 	return false
-}
-
-func dcWait(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestDockerCLIMissingBinary checks the message for a docker CLI that is

@@ -201,12 +201,8 @@ func TestLaunchDryRunAndTwin(t *testing.T) {
 
 func waitRunning(t *testing.T, name string) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if out, err := testenv.DockerOut("container", "inspect", "--format", "{{.State.Running}}", name); err == nil && out == "true" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("container %s did not start", name)
+	waitFor(t, 90*time.Second, "container "+name+" to run", func() bool {
+		out, err := testenv.DockerOut("container", "inspect", "--format", "{{.State.Running}}", name)
+		return err == nil && out == "true"
+	})
 }
