@@ -11,6 +11,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	dockerclient "github.com/moby/moby/client"
+	"google.golang.org/grpc"
 )
 
 // newDockerClient makes an engine API client for cfg.DockerHost, else for
@@ -52,12 +53,22 @@ func newBuildKitClient(ctx context.Context, ep endpoint, cfg driver.Config, dock
 	case kindTCP:
 		opts = append(opts, tlsOpts(cfg.BuildKitTLS)...)
 	}
+	// Fixed flow-control windows bound what the control connection (which
+	// also tunnels the session, and so a load's export stream) may buffer
+	// in this process: gRPC's default lets them grow with the bandwidth-
+	// delay product, and a big load then queued ~150 MB of frames here.
+	opts = append(opts,
+		client.WithGRPCDialOption(grpc.WithInitialWindowSize(flowWindow)),
+		client.WithGRPCDialOption(grpc.WithInitialConnWindowSize(flowWindow)))
 	c, err := client.New(ctx, addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: BuildKit at %s: %w", driver.ErrDaemonUnreachable, ep, err)
 	}
 	return c, nil
 }
+
+// flowWindow is the gRPC flow-control window of the BuildKit connection.
+const flowWindow = 4 << 20
 
 func tlsOpts(t driver.TLSConfig) []client.ClientOpt {
 	if !hasTLS(t) {
