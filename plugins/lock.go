@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+
+	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
 )
 
 // The lock file records, in the plugins folder, the SHA-256 of every
@@ -90,7 +92,7 @@ func writeLock(dir string, l lockFile) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, lockFileName), append(data, '\n'), 0o600)
+	return atomicfile.WriteFile(filepath.Join(dir, lockFileName), append(data, '\n'), 0o600)
 }
 
 // withDirLock runs fn holding an exclusive flock on dir's mutex file.
@@ -105,46 +107,6 @@ func withDirLock(dir string, fn func() error) error {
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return fn()
-}
-
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same folder and a rename, so readers see the old or the new file.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // verifySum checks the file at path against want with a fresh go-plugin

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
 )
 
 // Detection runs three docker commands (20-150 ms) and each claude-bottle
@@ -102,15 +104,7 @@ func saveDetection(key string, d *detection) {
 		return
 	}
 	data, _ := json.Marshal(cachedDetection{Mode: d.mode, Path: d.path, Client: d.client, Buildx: d.buildx, BxBuilder: d.bxBuilder, BxDriver: d.bxDriver, Saved: time.Now()})
-	if os.MkdirAll(filepath.Dir(p), 0o700) != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".detect-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), p) != nil {
-		os.Remove(tmp.Name())
+	if os.MkdirAll(filepath.Dir(p), 0o700) == nil {
+		atomicfile.WriteFile(p, data, 0o600)
 	}
 }
