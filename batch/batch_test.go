@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
-	"github.com/claude-bottle/claude-bottle/state"
 )
 
 // recorder is a Builder that records the builds it is asked for; it stands
@@ -134,7 +134,7 @@ func TestBuildRefusesABadDockerfileBeforeTheDriver(t *testing.T) {
 	if len(rec.built) != 0 {
 		t.Fatalf("the driver was asked to build %v", rec.built)
 	}
-	if err := outs[0].Err; !errors.Is(err, state.ErrInvalidDockerfile) || !strings.Contains(err.Error(), "line 2") {
+	if err := outs[0].Err; !errors.Is(err, dockerfile.ErrInvalid) || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("err = %v, want ErrInvalidDockerfile naming line 2", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -146,11 +147,9 @@ func (p *Plan) Request() driver.Request {
 }
 
 // CheckDockerfile reads and parses the plan's Dockerfile, so that a bad one
-// is refused with its file and line before any driver is asked to build it.
+// is refused with its file and line (dockerfile.ErrInvalid) before any
+// driver is asked to build it.
 func (p *Plan) CheckDockerfile() error {
-	data, err := os.ReadFile(p.Dockerfile)
-	if err != nil {
-		return fmt.Errorf("%w: reading %s: %v", state.ErrInvalidDockerfile, p.Dockerfile, err)
-	}
-	return state.ParseDockerfile(fmt.Sprintf("%q", p.Dockerfile), data)
+	_, err := dockerfile.ReadFile(p.Dockerfile)
+	return err
 }
