@@ -146,6 +146,15 @@ func (p *Plan) Request() driver.Request {
 	return driver.Request{Dockerfile: p.Dockerfile, ContextDir: p.Context, Tags: []string{p.Image}}
 }
 
+// RequestWith returns the build request for the plan's image carrying the
+// build options of opts (build arguments, secrets, cache, push, ...): what
+// is built, and as which tag, is the plan's, whatever opts says.
+func (p *Plan) RequestWith(opts driver.Request) driver.Request {
+	req := p.Request()
+	opts.Dockerfile, opts.ContextDir, opts.Tags = req.Dockerfile, req.ContextDir, req.Tags
+	return opts
+}
+
 // CheckDockerfile reads and parses the plan's Dockerfile, so that a bad one
 // is refused with its file and line (dockerfile.ErrInvalid) before any
 // driver is asked to build it.

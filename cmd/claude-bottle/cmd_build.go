@@ -90,8 +90,7 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 		label = func(string) driver.Sink { return printer }
 	}
 	outs := batch.Build(ctx, plans, batch.Options{
-		Jobs: o.jobs, Builder: b, Driver: name, Sink: label,
-		Customize: func(req *driver.Request) { mergeRequest(req, tmpl) },
+		Jobs: o.jobs, Builder: b, Driver: name, Sink: label, Request: tmpl,
 	})
 	printer.Wait()
 	if o.metadataFile != "" {
@@ -143,14 +142,6 @@ func (a *app) plans(slugs []string, all bool, s config.Settings) ([]*bottle.Plan
 		plans = append(plans, p)
 	}
 	return plans, nil
-}
-
-// mergeRequest copies the command's options onto a bottle's request,
-// keeping the bottle's own Dockerfile, context and tags.
-func mergeRequest(req *driver.Request, tmpl driver.Request) {
-	df, ctxDir, tags := req.Dockerfile, req.ContextDir, req.Tags
-	*req = tmpl
-	req.Dockerfile, req.ContextDir, req.Tags = df, ctxDir, tags
 }
 
 // writeMetadata writes outcomes keyed by slug, atomically.

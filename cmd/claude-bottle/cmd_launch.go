@@ -145,9 +145,7 @@ func (a *app) buildForLaunch(cmd *cobra.Command, src driverSource, p *bottle.Pla
 	if err != nil {
 		return err
 	}
-	req := p.Request()
-	mergeRequest(&req, tmpl)
-	_, err = b.Build(cmd.Context(), req, printer)
+	_, err = b.Build(cmd.Context(), p.RequestWith(tmpl), printer)
 	printer.Wait()
 	if err != nil {
 		return fmt.Errorf("building bottle %s (%s from %s): %w", p.Slug, p.Image, p.Dockerfile, err)
