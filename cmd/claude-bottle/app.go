@@ -134,15 +134,3 @@ func (a *app) setup() error {
 	a.log = slog.New(slog.NewTextHandler(a.io.err, &slog.HandlerOptions{Level: level}))
 	return nil
 }
-
-// groupCommand makes a command that only groups subcommands refuse an
-// unknown subcommand as bad usage (exit 2) instead of printing help.
-func groupCommand(cmd *cobra.Command) {
-	cmd.Args = cobra.ArbitraryArgs
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usageErr(fmt.Errorf("unknown command %q for %q; run `%s --help`", args[0], cmd.CommandPath(), cmd.CommandPath()))
-		}
-		return cmd.Help()
-	}
-}

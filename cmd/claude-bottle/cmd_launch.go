@@ -114,20 +114,6 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	return nil
 }
 
-// planWith resolves the plan and chooses the driver from src.
-func (a *app) planWith(cmd *cobra.Command, src driverSource, slug string, s config.Settings, f *driverFlags, cwd string) (*bottle.Plan, error) {
-	store, err := a.store()
-	if err != nil {
-		return nil, err
-	}
-	p, err := bottle.Resolve(store, bottle.Options{Slug: slug, Repo: s.Repo, RepoFrom: s.RepoFrom, Cwd: cwd})
-	if err != nil {
-		return nil, err
-	}
-	p.Driver, p.DriverReason, err = a.chooseDriver(cmd.Context(), src, s, f)
-	return p, err
-}
-
 // prepare opens the plan's driver and a progress display unless nothing
 // is built, and prepares the bottle's image; the display ends before the
 // bottle takes the terminal.

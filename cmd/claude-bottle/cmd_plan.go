@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -27,7 +25,7 @@ func newPlanCmd(a *app) *cobra.Command {
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.format != "text" && o.format != "json" {
-				return usageErr(fmt.Errorf("--format %q: want text or json", o.format))
+				return badFormat(o.format)
 			}
 			p, err := a.plan(cmd, args[0], &o.driverFlags, o.cwd)
 			if err != nil {
@@ -59,23 +57,11 @@ func (a *app) plan(cmd *cobra.Command, slug string, f *driverFlags, cwd string) 
 func writePlan(w io.Writer, p *bottle.Plan, format string) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return writeJSON(w, p)
 	case "text", "":
 		writeSummary(w, p)
 		return nil
 	default:
-		return usageErr(fmt.Errorf("--format %q: want text or json", format))
-	}
-}
-
-// exactArgs is cobra.ExactArgs with a message that names what is missing.
-func exactArgs(n int, names string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErr(fmt.Errorf("%s takes %s (got %d arguments); see `%s --help`", cmd.Name(), names, len(args), cmd.CommandPath()))
-		}
-		return nil
+		return badFormat(format)
 	}
 }

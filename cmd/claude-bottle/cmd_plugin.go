@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -94,7 +92,7 @@ func (a *app) newPluginListCmd() *cobra.Command {
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
-				return usageErr(fmt.Errorf("--format %q: want text or json", format))
+				return badFormat(format)
 			}
 			m, err := a.pluginManager()
 			if err != nil {
@@ -122,9 +120,7 @@ func (a *app) writePlugins(list []plugins.Installed, format string) error {
 		views = append(views, v)
 	}
 	if format == "json" {
-		enc := json.NewEncoder(a.io.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
+		return writeJSON(a.io.out, views)
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(a.io.out, "no driver plugins installed (install one with claude-bottle plugin install PATH)")
@@ -165,5 +161,3 @@ func (a *app) newPluginRemoveCmd() *cobra.Command {
 		},
 	}
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
