@@ -115,10 +115,18 @@ func (a *app) newRootCmd() *cobra.Command {
 	return root
 }
 
-// commands lists the constructors of the top-level commands; each file that
-// defines a command adds itself here from an init function, so files can be
-// added without editing this one.
-var commands []func(a *app) *cobra.Command
+// commands are the constructors of the top-level commands: every command
+// claude-bottle has is listed here, and only here.
+var commands = []func(a *app) *cobra.Command{
+	newPlanCmd,
+	newBuildCmd,
+	newLaunchCmd,
+	newStateCmd,
+	newDriversCmd,
+	newPluginCmd,
+	newVersionCmd,
+	newDriverServeCmd,
+}
 
 const rootLong = `claude-bottle runs coding agents (Claude Code) in per-agent Docker containers
 called bottles, each named by a slug. It builds each bottle's image from the

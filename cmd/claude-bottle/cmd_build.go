@@ -16,8 +16,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/progress"
 )
 
-func init() { commands = append(commands, newBuildCmd) }
-
 // buildOptions are the flags of `claude-bottle build`.
 type buildOptions struct {
 	driverFlags

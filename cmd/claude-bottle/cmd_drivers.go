@@ -15,8 +15,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
 
-func init() { commands = append(commands, newDriversCmd) }
-
 // driversOptions are the flags of `claude-bottle drivers`.
 type driversOptions struct {
 	format string

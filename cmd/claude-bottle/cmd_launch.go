@@ -16,8 +16,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/launch"
 )
 
-func init() { commands = append(commands, newLaunchCmd) }
-
 // launchOptions are the flags of `claude-bottle launch`.
 type launchOptions struct {
 	driverFlags

@@ -8,8 +8,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/bottle"
 )
 
-func init() { commands = append(commands, newPlanCmd) }
-
 // planOptions are the flags of `claude-bottle plan`.
 type planOptions struct {
 	driverFlags

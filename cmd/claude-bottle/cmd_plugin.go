@@ -11,8 +11,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
 
-func init() { commands = append(commands, newPluginCmd) }
-
 func newPluginCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plugin",

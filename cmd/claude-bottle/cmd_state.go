@@ -11,8 +11,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
-func init() { commands = append(commands, newStateCmd) }
-
 func newStateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "state",
