@@ -70,7 +70,7 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 	}
 	defer src.Close()
 	ctx := cmd.Context()
-	name, why, err := a.chooseDriver(ctx, src, s, &o.driverFlags)
+	name, why, err := a.chooseDriver(ctx, src, s)
 	if err != nil {
 		return err
 	}

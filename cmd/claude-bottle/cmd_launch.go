@@ -80,7 +80,7 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	}
 	defer src.Close()
 	ctx := cmd.Context()
-	p, err := a.planWith(cmd, src, slug, s, &o.driverFlags, o.cwd)
+	p, err := a.planWith(ctx, src, slug, s, o.cwd)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (a *app) plan(cmd *cobra.Command, slug string, f *driverFlags, cwd string) 
 		return nil, err
 	}
 	defer src.Close()
-	return a.planWith(cmd, src, slug, s, f, cwd)
+	return a.planWith(cmd.Context(), src, slug, s, cwd)
 }
 
 func writePlan(w io.Writer, p *bottle.Plan, format string) error {

@@ -1,12 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
-
-	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/config"
@@ -45,7 +44,7 @@ func writeSummary(w io.Writer, p *bottle.Plan) {
 }
 
 // planWith resolves the plan and chooses the driver from src.
-func (a *app) planWith(cmd *cobra.Command, src driverSource, slug string, s config.Settings, f *driverFlags, cwd string) (*bottle.Plan, error) {
+func (a *app) planWith(ctx context.Context, src driverSource, slug string, s config.Settings, cwd string) (*bottle.Plan, error) {
 	store, err := a.store()
 	if err != nil {
 		return nil, err
@@ -54,6 +53,6 @@ func (a *app) planWith(cmd *cobra.Command, src driverSource, slug string, s conf
 	if err != nil {
 		return nil, err
 	}
-	p.Driver, p.DriverReason, err = a.chooseDriver(cmd.Context(), src, s, f)
+	p.Driver, p.DriverReason, err = a.chooseDriver(ctx, src, s)
 	return p, err
 }
