@@ -77,9 +77,16 @@ func TestEndToEnd(t *testing.T) {
 
 func endToEnd(t *testing.T, c *cli) {
 	repo := e2eRepo(t)
-	slug, other := "e2e-"+strings.ToLower(strings.ReplaceAll(t.Name()[len("TestEndToEnd/"):], "_", "-")), "e2e-plain"
+	// Slugs of this run's own: a container or tag left by an earlier run
+	// that was killed must not meet this one.
+	run := randHex(3)
+	slug, other := "e2e-"+strings.ToLower(strings.ReplaceAll(t.Name()[len("TestEndToEnd/"):], "_", "-"))+"-"+run, "e2e-plain-"+run
 	rebuilt := "claude-bottle-rebuilt-" + slug + ":latest"
 	testenv.RemoveImages(t, rebuilt)
+	t.Cleanup(func() {
+		testenv.DockerOut("rm", "-f", "claude-bottle-"+slug)
+		removeDerived(slug)
+	})
 
 	override := filepath.Join(t.TempDir(), "Dockerfile")
 	testenv.WriteFiles(t, filepath.Dir(override), map[string]string{
@@ -126,6 +133,15 @@ func endToEnd(t *testing.T, c *cli) {
 	}
 }
 
+// removeDerived removes the derived images (claude-bottle-cwd-SLUG:*)
+// launches of slug made.
+func removeDerived(slug string) {
+	ids, _ := testenv.DockerOut("image", "ls", "--quiet", "--filter", "reference=claude-bottle-cwd-"+slug+":*")
+	for _, id := range strings.Fields(ids) {
+		testenv.DockerOut("image", "rm", "-f", id)
+	}
+}
+
 func checkMetadata(t *testing.T, path string, want map[string]string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -157,7 +173,7 @@ func checkMetadata(t *testing.T, path string, want map[string]string) {
 func TestLaunchDryRunAndTwin(t *testing.T) {
 	testenv.RequireDocker(t)
 	c := newCLI(t, "--driver", "buildkit")
-	repo, cwd, slug := e2eRepo(t), t.TempDir(), "e2e-twin"
+	repo, cwd, slug := e2eRepo(t), t.TempDir(), "e2e-twin-"+randHex(3)
 	home := strings.TrimPrefix(c.env[0], "CLAUDE_BOTTLE_HOME=")
 
 	res := c.run(0, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--dry-run", "--", "sleep", "30")...)
@@ -179,7 +195,10 @@ func TestLaunchDryRunAndTwin(t *testing.T) {
 	}
 	json.Unmarshal([]byte(plan.Stdout), &p)
 	testenv.RemoveImages(t, p.DerivedImage)
-	t.Cleanup(func() { testenv.DockerOut("rm", "-f", "claude-bottle-"+slug) })
+	t.Cleanup(func() {
+		testenv.DockerOut("rm", "-f", "claude-bottle-"+slug)
+		removeDerived(slug)
+	})
 
 	first := make(chan testenv.Result, 1)
 	go func() {
@@ -206,3 +225,4 @@ func waitRunning(t *testing.T, name string) {
 		return err == nil && out == "true"
 	})
 }
+
