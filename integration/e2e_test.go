@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/batch"
 	"github.com/claude-bottle/claude-bottle/internal/testenv"
 )
 
@@ -226,3 +227,52 @@ func waitRunning(t *testing.T, name string) {
 	})
 }
 
+// TestRebuildOverrideCLI is issue 11's reproduction through the binary:
+// `claude-bottle build SLUG --driver docker` twice for a bottle whose
+// override (in the state folder, outside the repo) ends with `COPY . /ctx/`
+// and whose repo's .dockerignore keeps itself. In each docker mode the
+// second build keeps the image ID and reports its COPY and RUN steps cached.
+func TestRebuildOverrideCLI(t *testing.T) {
+	testenv.RequireDocker(t)
+	for _, s := range dcSetups {
+		t.Run(string(s.mode), func(t *testing.T) {
+			c := newFCLI(t)
+			cfg := t.TempDir()
+			if s.buildx {
+				cfg = testenv.BuildxConfig(t)
+			}
+			c.env = append(c.env, "DOCKER_CONFIG="+cfg)
+			repo := faultRepo(t, map[string]string{".dockerignore": "secret.txt\n", "secret.txt": "no", "src/a.txt": "a\n"})
+			slug := faultSlug(t, "rebuild")
+			c.setOverride(slug, rebuildDockerfile)
+			meta := filepath.Join(t.TempDir(), "meta.json")
+			args := []string{"build", slug, "--repo", repo, "--driver", "docker", "--docker-bin", s.bin,
+				"--driver-opt", "mode=" + string(s.mode), "--progress", "quiet", "--metadata-file", meta}
+			c.must(0, args...)
+			first := buildOutcome(t, meta, slug)
+			c.must(0, args...)
+			again := buildOutcome(t, meta, slug)
+			t.Logf("%s: first %s %+v, no-op rebuild %s %+v", s.mode, first.ImageID, first.Steps, again.ImageID, again.Steps)
+			if again.ImageID != first.ImageID || again.Steps.Cached < 5 {
+				t.Errorf("no-op rebuild: %s with %+v steps, want %s with the 5 COPY and RUN steps cached", again.ImageID, again.Steps, first.ImageID)
+			}
+			if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != first.ImageID {
+				t.Errorf("the bottle's tag names %q, want %s", id, first.ImageID)
+			}
+		})
+	}
+}
+
+// buildOutcome reads one bottle's outcome from a --metadata-file.
+func buildOutcome(t *testing.T, path, slug string) batch.Outcome {
+	t.Helper()
+	var m map[string]batch.Outcome
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(data, &m)
+	}
+	if err != nil || m[slug].ImageID == "" {
+		t.Fatalf("metadata %s: %v\n%s", path, err, data)
+	}
+	return m[slug]
+}
