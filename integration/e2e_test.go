@@ -276,3 +276,21 @@ func buildOutcome(t *testing.T, path, slug string) batch.Outcome {
 	}
 	return m[slug]
 }
+
+// TestLaunchSummaryDriverLine checks the preflight summary's driver line
+// when no driver is named: the default and one short reason.
+func TestLaunchSummaryDriverLine(t *testing.T) {
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	repo := faultRepo(t, nil)
+	res := c.must(0, "launch", faultSlug(t, "summary"), "--repo", repo, "--dry-run", "--", "true")
+	var line string
+	for _, l := range strings.Split(res.Stderr, "\n") {
+		if strings.HasPrefix(l, "driver ") {
+			line = strings.Join(strings.Fields(l), " ")
+		}
+	}
+	if want := "driver buildkit (default: highest priority that can build here)"; line != want {
+		t.Errorf("driver line = %q, want %q\nstderr:\n%s", line, want, res.Stderr)
+	}
+}
