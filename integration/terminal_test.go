@@ -105,19 +105,21 @@ func (tm *tmux) askSize(name string, width, height int, limit time.Duration) {
 	}
 }
 
-// paneDead reports whether the session's command has exited, and its
-// exit status.
-func (tm *tmux) paneDead(name string) (bool, int) {
+// paneDead reports whether the session's command has exited, and how:
+// "exit N" or "signal N". tmux may see the pane close a moment before it
+// reaps the process, so a dead pane without either is not done yet.
+func (tm *tmux) paneDead(name string) (bool, string) {
 	tm.t.Helper()
-	f := strings.Fields(tm.run("display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"))
-	if len(f) < 1 || f[0] != "1" {
-		return false, 0
+	f := strings.Fields(tm.run("display-message", "-p", "-t", name, "#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal}"))
+	switch {
+	case len(f) < 3 || f[0] != "1":
+		return false, ""
+	case f[2] != "signal=":
+		return true, "signal " + strings.TrimPrefix(f[2], "signal=")
+	case f[1] != "status=":
+		return true, "exit " + strings.TrimPrefix(f[1], "status=")
 	}
-	code := -1
-	if len(f) > 1 {
-		code, _ = strconv.Atoi(f[1])
-	}
-	return true, code
+	return false, ""
 }
 
 // TestLaunchFollowsTerminalSize runs `claude-bottle launch -- sh` in a
@@ -148,8 +150,8 @@ func TestLaunchFollowsTerminalSize(t *testing.T) {
 	tm.typeLine("second", "exit 0")
 	for _, name := range []string{"first", "second"} {
 		waitFor(t, 30*time.Second, "claude-bottle in terminal "+name+" to exit", func() bool { dead, _ := tm.paneDead(name); return dead })
-		if _, code := tm.paneDead(name); code != 0 {
-			t.Errorf("claude-bottle in terminal %s exited %d:\n%s", name, code, tm.screen(name))
+		if _, how := tm.paneDead(name); how != "exit 0" {
+			t.Errorf("claude-bottle in terminal %s ended with %s:\n%s", name, how, tm.screen(name))
 		}
 	}
 	c.noLeaks(5 * time.Second)
