@@ -40,6 +40,19 @@ type Settings struct {
 	DriverConfig driver.Config
 	// TranscriptDir is the agent's state folder inside a bottle.
 	TranscriptDir string
+	// Network is the bottles' network from the config file: "" (the
+	// default, none), "none" or "open".
+	Network string
+	// Limits are the bottles' limits from the config file; zero fields
+	// keep claude-bottle's defaults.
+	Limits Limits
+}
+
+// Limits are a bottle's resource limits as the config file sets them.
+type Limits struct {
+	Pids   int64
+	Memory int64 // bytes
+	CPUs   float64
 }
 
 // DefaultTranscriptDir is where Claude Code keeps its state in the default
@@ -54,6 +67,11 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		return Settings{}, err
 	}
 	s := Settings{TranscriptDir: first(f.Launch.TranscriptDir, DefaultTranscriptDir)}
+	s.Network = f.Launch.Network
+	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
+	if f.Launch.Memory != "" {
+		s.Limits.Memory, _ = ParseMemory(f.Launch.Memory) // checked by Load
+	}
 	s.Repo, s.RepoFrom = firstFrom(
 		[2]string{flags.Repo, "--repo"},
 		[2]string{env("CLAUDE_BOTTLE_REPO"), "$CLAUDE_BOTTLE_REPO"},

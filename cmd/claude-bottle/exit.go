@@ -7,6 +7,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/plugins"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -50,6 +51,8 @@ var badInput = []error{
 	plugins.ErrBadPlugin,
 	plugins.ErrChecksum,
 	plugins.ErrInvalidName,
+	launch.ErrUnsafeCwd,
+	launch.ErrBadLimits,
 }
 
 // exitCode maps an error to claude-bottle's exit code: 130/143 for SIGINT
