@@ -152,6 +152,8 @@ type Suggestion struct {
 	Kind Kind `json:"kind"`
 	// Name is the missing thing, like the command that was not found.
 	Name string `json:"name"`
+	// Hosts lists the refused host or host:port (egress).
+	Hosts []string `json:"hosts,omitempty"`
 	// Tool is the tool that failed, like "Bash".
 	Tool string `json:"tool"`
 	// Command is what the tool ran.

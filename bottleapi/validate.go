@@ -234,6 +234,14 @@ func (s *Suggestion) Validate() error {
 	if err := ValidateName(s.Name); err != nil {
 		return err
 	}
+	switch {
+	case s.Kind == KindEgress:
+		if err := ValidateHosts(s.Hosts); err != nil {
+			return err
+		}
+	case len(s.Hosts) > 0:
+		return invalid("a capability suggestion takes no hosts")
+	}
 	if s.Tool == "" || len(s.Tool) > MaxNameLen {
 		return invalid("the tool name is empty or longer than %d bytes", MaxNameLen)
 	}
