@@ -49,7 +49,7 @@ func TestManagedFiles(t *testing.T) {
 		} `json:"mcpServers"`
 	}
 	json.Unmarshal(files[ManagedMCPFile], &conf)
-	if s := conf.MCPServers[MCPServerName]; s.Timeout <= (30 * time.Minute).Milliseconds() || strings.Join(s.Args, " ") != "mcp --wait 30m0s" {
+	if s := conf.MCPServers[MCPServerName]; s.Timeout <= (30*time.Minute).Milliseconds() || strings.Join(s.Args, " ") != "mcp --wait 30m0s" {
 		t.Errorf("server %+v", s)
 	}
 }

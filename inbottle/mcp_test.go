@@ -94,9 +94,11 @@ func TestMCPRequestCapabilityOutcomes(t *testing.T) {
 		checkSt func(*testing.T, CapabilityResult)
 	}{
 		{
-			name:   "denied with the reason",
-			wait:   time.Minute,
-			decide: func(s *request.Store, id string) { s.Deny(context.Background(), id, "use python's json module", "alice") },
+			name: "denied with the reason",
+			wait: time.Minute,
+			decide: func(s *request.Store, id string) {
+				s.Deny(context.Background(), id, "use python's json module", "alice")
+			},
 			result: ResultDenied,
 			text:   []string{"Denied", "use python's json module", "Do not ask again"},
 		},
