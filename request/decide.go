@@ -74,9 +74,6 @@ const (
 // and the error says so. Of two concurrent decisions on one request
 // exactly one wins; the other gets ErrDecided and changes nothing.
 func (s *Store) Approve(ctx context.Context, o ApproveOptions) (*Request, error) {
-	if o.Applier == nil {
-		return nil, fmt.Errorf("%w: approving needs the capability package; nothing changed", ErrNoApplier)
-	}
 	if len(o.Run) > 0 || len(o.Packages) > 0 {
 		if err := bottleapi.ValidateInstructions(o.Run, o.Packages); err != nil {
 			return nil, err
@@ -90,6 +87,9 @@ func (s *Store) Approve(ctx context.Context, o ApproveOptions) (*Request, error)
 	r, err := s.update(ctx, found.Slug, o.ID, func(r *Request) (bool, error) {
 		if changed, err := s.checkOpen(r); err != nil {
 			return changed, err
+		}
+		if o.Applier == nil {
+			return false, fmt.Errorf("%w: approving needs the capability package; nothing changed", ErrNoApplier)
 		}
 		prior = r.State
 		if err := applyEdit(r, o.Run, o.Packages); err != nil {
