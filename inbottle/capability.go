@@ -203,3 +203,24 @@ func WaitDecision(ctx context.Context, c *Client, r bottleapi.Request) (bottleap
 	}
 	return r, nil
 }
+
+// Wait waits up to wait for the decision on one of this bottle's
+// requests. A request still undecided when the wait ends is
+// ResultTimedOut for this waiter (on the host it stays pending until its
+// own deadline). An ID the bottle does not have is an APIError 404.
+func Wait(ctx context.Context, c *Client, id string, wait time.Duration) (Outcome, error) {
+	if err := bottleapi.ValidateID(id); err != nil {
+		return Outcome{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	r, err := c.Get(ctx, id, 0)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r, err = WaitDecision(ctx, c, r)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return Outcome{Request: r}, err
+	}
+	return outcome(r), nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -27,7 +28,7 @@ func newRequestCmd(a *app) *cobra.Command {
 		Short: "List, show, approve and deny the requests bottles make; in a bottle, make one",
 	}
 	cmd.AddCommand(a.newRequestListCmd(), a.newRequestShowCmd(), a.newRequestApproveCmd(),
-		a.newRequestDenyCmd(), a.newRequestCapabilityCmd())
+		a.newRequestDenyCmd(), a.newRequestCapabilityCmd(), a.newRequestWaitCmd())
 	groupCommand(cmd)
 	return cmd
 }
@@ -407,7 +408,13 @@ func (a *app) runRequestCapability(cmd *cobra.Command, name string, o capability
 	if err != nil && out.Request.ID == "" {
 		return err
 	}
-	if o.format == "json" {
+	return a.writeOutcome(out, err, o.format)
+}
+
+// writeOutcome prints an in-bottle request's outcome and turns it into the
+// exit code documented in requestCapabilityLong.
+func (a *app) writeOutcome(out inbottle.Outcome, err error, format string) error {
+	if format == "json" {
 		writeJSONOut(a.io.out, out)
 	} else {
 		fmt.Fprintln(a.io.out, out.Text())
@@ -419,4 +426,43 @@ func (a *app) runRequestCapability(cmd *cobra.Command, name string, o capability
 		return &exitCodeError{code: code, err: fmt.Errorf("request %s: %s", out.Request.ID, out.Result)}
 	}
 	return nil
+}
+
+func (a *app) newRequestWaitCmd() *cobra.Command {
+	var wait, format string
+	cmd := &cobra.Command{
+		Use:   "wait ID [--wait DURATION]",
+		Short: "In a bottle: wait for the decision on one of this bottle's requests",
+		Long: "Run inside a bottle: waits up to --wait (default 30m) for the decision on a request\n" +
+			"this bottle made, prints it, and exits as `request capability` does (0 approved,\n" +
+			"1 error or failed build, 2 bad input or no such request in this bottle, 3 denied,\n" +
+			"4 still undecided or expired).",
+		Args: exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			w, err := inbottle.DefaultWait()
+			if wait != "" {
+				w, err = inbottle.ParseWait(wait)
+			}
+			if err != nil {
+				return usageErr(err)
+			}
+			c := inbottle.NewClient("")
+			defer c.Close()
+			out, err := inbottle.Wait(cmd.Context(), c, args[0], w)
+			var apiErr *inbottle.APIError
+			if errors.Is(err, bottleapi.ErrInvalid) || errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound {
+				return usageErr(err)
+			}
+			if err != nil && out.Request.ID == "" {
+				return err
+			}
+			return a.writeOutcome(out, err, format)
+		},
+	}
+	cmd.Flags().StringVar(&wait, "wait", "", "how long to wait, like 10m (default $"+inbottle.WaitEnv+" or 30m)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
 }

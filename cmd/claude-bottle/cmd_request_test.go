@@ -207,6 +207,18 @@ func TestRequestCapabilityInBottle(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &out); r.code != inbottleTimedOut || err != nil || out.Result != "timed_out" || out.Request.State != bottleapi.StateExpired {
 		t.Errorf("timed out: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.errOut)
 	}
+	// request wait: the denial again, an ID this bottle does not have, one
+	// still undecided.
+	rs, _ := store.List("demo")
+	if r := f.run("", "request", "wait", rs[0].ID, "--wait", "1s"); r.code != inbottleDenied || !strings.Contains(r.out, "use python's json module") {
+		t.Errorf("wait on the denied request: exit %d %q %q", r.code, r.out, r.errOut)
+	}
+	wantOneLineError(t, f.run("", "request", "wait", "rq-0123456789", "--wait", "1s"), exitUsage, "no such request in this bottle")
+	wantOneLineError(t, f.run("", "request", "wait", "nope", "--wait", "1s"), exitUsage, "not like rq-")
+	pending, _ := store.Create(context.Background(), "demo", bottleapi.CreateRequest{Kind: bottleapi.KindCapability, Name: "zq", Packages: []string{"zq"}, Reason: "r"})
+	if r := f.run("", "request", "wait", pending.ID, "--wait", "1s"); r.code != inbottleTimedOut || !strings.Contains(r.out, "Waiting for the operator") {
+		t.Errorf("wait on a pending request: exit %d %q %q", r.code, r.out, r.errOut)
+	}
 	before := cliTree(t, f.home)
 	wantOneLineError(t, f.run("", "request", "capability", "jq", "--package", "jq;reboot", "--reason", "r"), exitUsage, "package")
 	wantOneLineError(t, f.run("", "request", "capability", "jq", "--reason", "r"), exitUsage, "run commands or packages")
