@@ -33,6 +33,7 @@ type APIError struct {
 	Message string
 }
 
+// Error returns the host's one-line message.
 func (e *APIError) Error() string { return e.Message }
 
 // Is makes a 400 answer match bottleapi.ErrInvalid: the host refused the

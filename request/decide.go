@@ -83,6 +83,16 @@ func (s *Store) Approve(ctx context.Context, o ApproveOptions) (*Request, error)
 	if err != nil {
 		return nil, err
 	}
+	// The apply lock is held until the outcome is recorded: it tells a
+	// live approval from one whose process died (see recoverStale).
+	release, ok, err := s.applyLock(found.Slug, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return found, fmt.Errorf("%w: request %s is being approved by another claude-bottle; nothing changed", ErrDecided, o.ID)
+	}
+	defer release()
 	var prior bottleapi.State
 	r, err := s.update(ctx, found.Slug, o.ID, func(r *Request) (bool, error) {
 		if changed, err := s.checkOpen(r); err != nil {
@@ -123,7 +133,7 @@ func (s *Store) apply(ctx context.Context, r *Request, prior bottleapi.State, a 
 		case aerr == nil:
 			r.State, r.ImageID, r.Error = bottleapi.StateApplied, res.ImageID, ""
 		case canceled:
-			r.State, r.Edited, r.DecidedAt, r.DecidedBy = prior, nil, time.Time{}, ""
+			revert(r)
 		default:
 			r.State, r.Error = bottleapi.StateFailed, firstLines(aerr.Error())
 		}
@@ -163,14 +173,17 @@ func (s *Store) Deny(ctx context.Context, id, reason, by string) (*Request, erro
 // request past its deadline is expired first (changed is then true): its
 // requester stopped waiting.
 func (s *Store) checkOpen(r *Request) (changed bool, err error) {
+	if s.recoverStale(r) {
+		changed = true
+	}
 	if r.overdue(s.now()) {
 		s.expire(r)
 		return true, fmt.Errorf("%w: request %s expired at %s (its requester stopped waiting); nothing changed", ErrDecided, r.ID, r.Deadline.Local().Format(time.DateTime))
 	}
 	if !r.State.Open() {
-		return false, fmt.Errorf("%w: request %s is %s%s; nothing changed", ErrDecided, r.ID, r.State, decidedBy(r))
+		return changed, fmt.Errorf("%w: request %s is %s%s; nothing changed", ErrDecided, r.ID, r.State, decidedBy(r))
 	}
-	return false, nil
+	return changed, nil
 }
 
 func (s *Store) expire(r *Request) {

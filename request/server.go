@@ -205,6 +205,14 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, err)
 			return
 		}
+		if rq.State == bottleapi.StateApproved || rq.State == bottleapi.StateApplying {
+			// An approval whose process died would keep this caller
+			// waiting for a build nobody runs.
+			if rq, err = s.o.Store.recoverOne(r.Context(), s.o.Slug, id); err != nil {
+				s.fail(w, err)
+				return
+			}
+		}
 		if rq.overdue(s.o.Store.now()) {
 			if rq, err = s.o.Store.Expire(r.Context(), s.o.Slug, id); err != nil {
 				s.fail(w, err)
