@@ -6,8 +6,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/inbottle"
 )
 
-func init() { commands = append(commands, newHookCmd) }
-
 func newHookCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "hook",

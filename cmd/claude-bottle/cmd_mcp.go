@@ -7,8 +7,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/inbottle"
 )
 
-func init() { commands = append(commands, newMCPCmd) }
-
 func newMCPCmd(a *app) *cobra.Command {
 	var wait string
 	cmd := &cobra.Command{

@@ -20,8 +20,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/request"
 )
 
-func init() { commands = append(commands, newRequestCmd) }
-
 func newRequestCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "request",
