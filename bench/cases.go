@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/driver"
 	_ "github.com/claude-bottle/claude-bottle/driver/buildkit"  // registers the built-in drivers the
 	_ "github.com/claude-bottle/claude-bottle/driver/dockercli" // plugin manager discovers
@@ -101,9 +102,9 @@ func (e *Env) bottlesCase(name string, prep prepKind) *benchCase {
 	}
 	jobs := fmt.Sprint(e.opts.Jobs)
 	batch := &contender{tool: toolBatch + " --jobs " + jobs, ours: true, run: cb(home, "--all", "--jobs", jobs)}
-	c := &benchCase{name: name, w: e.bottles, prep: prep, images: []string{rebuiltTag("bench-base")}}
+	c := &benchCase{name: name, w: e.bottles, prep: prep, images: []string{bottle.RebuiltImage("bench-base")}}
 	for i := 1; i <= bottlesCount; i++ {
-		c.images = append(c.images, rebuiltTag(bottleSlug(i)))
+		c.images = append(c.images, bottle.RebuiltImage(bottleSlug(i)))
 	}
 	if prep == cold {
 		var slugs []string

@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/bottle"
 )
 
 // job is what a contender runs for one timed run.
@@ -95,7 +97,7 @@ func (e *Env) standalone(w *workload, rss bool) []*contender {
 	bcExport := e.buildctlCmd(w, "type=docker,name="+bcTag+",compression=uncompressed")
 	load := command{name: dockerOld, args: []string{"load"}}
 	return []*contender{
-		{tool: toolCBLoad, ours: true, vs: toolBCLoad, run: cmdJob(cbLoad), tag: rebuiltTag(slug(w, "")), rss: rss,
+		{tool: toolCBLoad, ours: true, vs: toolBCLoad, run: cmdJob(cbLoad), tag: bottle.RebuiltImage(slug(w, "")), rss: rss,
 			viaCounter: cmdJob(cbLoad.with("DOCKER_HOST=" + e.counter.Host))},
 		{tool: toolBCLoad, run: pipeJob(bcExport, load), tag: bcTag,
 			viaCounter: pipeJob(bcExport, load.with("DOCKER_HOST="+e.counter.Host))},
@@ -129,14 +131,14 @@ func (e *Env) onEngine(w *workload, legacy bool) []*contender {
 	}
 	bkTag := "cb-bench-dockerbk-" + w.name + ":latest"
 	cs := []*contender{
-		{tool: toolCBDockerBK, ours: true, vs: toolDockerBK, tag: rebuiltTag(slug(w, "dk")),
+		{tool: toolCBDockerBK, ours: true, vs: toolDockerBK, tag: bottle.RebuiltImage(slug(w, "dk")),
 			run: cmdJob(cb("dk", "--driver", "docker", "--docker-bin", dockerOld, "--driver-opt", "mode=buildkit"))},
 		{tool: toolDockerBK, tag: bkTag, run: cmdJob(docker(dockerOld, bkTag, "DOCKER_BUILDKIT=1"))},
-		{tool: toolCBEngine, ours: true, vs: toolDockerBK, tag: rebuiltTag(slug(w, "eng")),
+		{tool: toolCBEngine, ours: true, vs: toolDockerBK, tag: bottle.RebuiltImage(slug(w, "eng")),
 			run: cmdJob(cb("eng", "--driver", "buildkit"))},
 	}
 	if legacy {
-		cs = append(cs, &contender{tool: toolCBDockerLeg, ours: true, vs: toolDockerLegacy, tag: rebuiltTag(slug(w, "legacy")),
+		cs = append(cs, &contender{tool: toolCBDockerLeg, ours: true, vs: toolDockerLegacy, tag: bottle.RebuiltImage(slug(w, "legacy")),
 			run: cmdJob(cb("legacy", "--driver", "docker", "--docker-bin", dockerOld, "--driver-opt", "mode=legacy"))})
 	}
 	// The legacy builder is the peer of the no-op target even where our
@@ -148,7 +150,7 @@ func (e *Env) onEngine(w *workload, legacy bool) []*contender {
 		cfg := "DOCKER_CONFIG=" + e.buildxConfig
 		bx := command{name: dockerNew, args: []string{"buildx", "build", "--load", "-f", w.dockerfile, "-t", tag, w.ctx}, env: []string{cfg}}
 		cs = append(cs,
-			&contender{tool: toolCBDockerBx, ours: true, vs: toolBuildx, tag: rebuiltTag(slug(w, "bx")),
+			&contender{tool: toolCBDockerBx, ours: true, vs: toolBuildx, tag: bottle.RebuiltImage(slug(w, "bx")),
 				run: cmdJob(cb("bx", "--driver", "docker", "--docker-bin", dockerNew, "--driver-opt", "mode=buildx").with(cfg))},
 			&contender{tool: toolBuildx, tag: tag, run: cmdJob(bx)})
 	}

@@ -183,9 +183,6 @@ func slug(w *workload, variant string) string {
 
 func bottleSlug(i int) string { return fmt.Sprintf("bench-b%02d", i) }
 
-// rebuiltTag is the image claude-bottle builds for a bottle with an override.
-func rebuiltTag(slug string) string { return "claude-bottle-rebuilt-" + slug + ":latest" }
-
 // writeHomes gives every bottle its override through the CLI itself.
 func (e *Env) writeHomes(ctx context.Context) error {
 	set := func(home, slug, text string) error {

@@ -3,11 +3,12 @@
 // which image tag, and, with a working directory, the derived image layered
 // on top. The plan is what `claude-bottle plan` shows and what `build` and
 // `launch` act on.
+//
+// Every name a bottle has in the Docker engine (image tags, the container
+// name, labels) is decided in names.go, and nowhere else.
 package bottle
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -79,10 +80,11 @@ func Resolve(store *state.Store, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.Image, p.Rebuilt = Tag(opts.Slug, rebuilt), rebuilt
 	if rebuilt {
-		p.Dockerfile, p.Image, p.Rebuilt = override, state.RebuiltImage(opts.Slug), true
+		p.Dockerfile = override
 	} else {
-		p.Dockerfile, p.Image = filepath.Join(p.Repo, "Dockerfile"), state.BaseImage
+		p.Dockerfile = filepath.Join(p.Repo, "Dockerfile")
 		if err := needFile(p.Dockerfile, p.RepoFrom); err != nil {
 			return nil, err
 		}
@@ -126,8 +128,7 @@ func needFile(path, from string) error {
 	return fmt.Errorf("%w: the repo's Dockerfile %s (repo from %s): %v; pass --repo DIR of a repo with a Dockerfile, or set an override with `claude-bottle state set-dockerfile`", ErrNoDockerfile, path, from, err)
 }
 
-// derived returns the absolute cwd and its derived image tag,
-// claude-bottle-cwd-<slug>:<12 hex digits of the path's SHA-256>.
+// derived returns the absolute cwd, checked, and its DerivedImage tag.
 func derived(slug, cwd string) (string, string, error) {
 	abs, err := filepath.Abs(cwd)
 	if err != nil {
@@ -136,8 +137,7 @@ func derived(slug, cwd string) (string, string, error) {
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
 		return "", "", fmt.Errorf("%w: --cwd %q is not a folder", driver.ErrInvalidRequest, cwd)
 	}
-	sum := sha256.Sum256([]byte(abs))
-	return abs, fmt.Sprintf("claude-bottle-cwd-%s:%s", slug, hex.EncodeToString(sum[:])[:12]), nil
+	return abs, DerivedImage(slug, abs), nil
 }
 
 // Request returns the build request for the bottle's image.

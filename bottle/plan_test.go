@@ -129,7 +129,7 @@ func TestPlanDefaultRepo(t *testing.T) {
 	t.Chdir(f.repo) // a folder with a Dockerfile, which must not be picked up
 	p := f.resolve(t, Options{Slug: "a"})
 	dir := filepath.Join(f.store.Root(), "repo")
-	if p.Repo != dir || p.Context != dir || p.Dockerfile != filepath.Join(dir, "Dockerfile") || p.RepoFrom != "built-in default bottle" || p.Image != state.BaseImage {
+	if p.Repo != dir || p.Context != dir || p.Dockerfile != filepath.Join(dir, "Dockerfile") || p.RepoFrom != "built-in default bottle" || p.Image != BaseImage {
 		t.Fatalf("plan = %+v", p)
 	}
 	want, _ := defaultRepo.ReadFile("defaultrepo/Dockerfile")

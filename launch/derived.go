@@ -11,18 +11,16 @@ import (
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
-)
 
-// CwdLabel is the label a derived image carries: the host folder it was
-// made for.
-const CwdLabel = "dev.claude-bottle.cwd"
+	"github.com/claude-bottle/claude-bottle/bottle"
+)
 
 // DerivedDockerfile returns the Dockerfile of the image layered on base for
 // the host folder cwd: the folder is created (WORKDIR makes it, so no shell
 // is needed in the base) and labelled with its host path.
 func DerivedDockerfile(base, cwd string) string {
 	q, _ := json.Marshal(cwd)
-	return fmt.Sprintf("FROM %s\nWORKDIR %s\nLABEL %s=%s\n", base, q, CwdLabel, q)
+	return fmt.Sprintf("FROM %s\nWORKDIR %s\nLABEL %s=%s\n", base, q, bottle.CwdLabel, q)
 }
 
 // BuildDerived builds the derived image for cwd on base as tag, with the

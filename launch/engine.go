@@ -29,9 +29,6 @@ func Connect(host string) (*client.Client, error) {
 	return cli, nil
 }
 
-// ContainerName is the name of a bottle's container.
-func ContainerName(slug string) string { return "claude-bottle-" + slug }
-
 // ErrAlreadyRunning classes a launch of a bottle whose container runs.
 var ErrAlreadyRunning = errors.New("bottle already running")
 

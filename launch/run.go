@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -80,7 +81,7 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	name := ContainerName(s.Slug)
+	name := bottle.ContainerName(s.Slug)
 	if id, running, err := existing(ctx, cli, name); err != nil {
 		return Outcome{}, err
 	} else if running && s.Attach {
@@ -134,7 +135,7 @@ func create(ctx context.Context, cli *client.Client, name string, s Spec) (strin
 	cfg := &container.Config{
 		Image: s.Image, Cmd: s.Cmd, Env: s.Env, Tty: s.TTY,
 		AttachStdout: true, AttachStderr: true,
-		Labels: map[string]string{"dev.claude-bottle.slug": s.Slug},
+		Labels: map[string]string{bottle.SlugLabel: s.Slug},
 	}
 	if s.Stdin != nil {
 		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
@@ -262,7 +263,7 @@ func attachRunning(ctx context.Context, cli *client.Client, id string, s Spec) (
 // DockerRunEquivalent renders the run as the docker command that would do
 // the same, for --dry-run. Environment values are not shown.
 func DockerRunEquivalent(s Spec) []string {
-	args := []string{"docker", "run", "--name", ContainerName(s.Slug)}
+	args := []string{"docker", "run", "--name", bottle.ContainerName(s.Slug)}
 	if !s.Keep {
 		args = append(args, "--rm")
 	}

@@ -10,6 +10,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -47,7 +48,7 @@ func snapshotTranscript(ctx context.Context, cli *client.Client, id string, s Sp
 		return nil, engineError("copying the transcript out of the bottle", err)
 	}
 	defer res.Content.Close()
-	info, err := s.Bottle.SaveTranscript(res.Content, ContainerName(s.Slug)+":"+s.TranscriptDir, true)
+	info, err := s.Bottle.SaveTranscript(res.Content, bottle.ContainerName(s.Slug)+":"+s.TranscriptDir, true)
 	if err != nil {
 		return nil, err
 	}

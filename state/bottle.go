@@ -163,7 +163,7 @@ func (b *Bottle) SetOverrideFrom(r io.Reader, name string) error {
 }
 
 // ResetOverride removes the override, so the bottle goes back to the repo's
-// Dockerfile and BaseImage. Resetting a bottle with no override is no error.
+// Dockerfile. Resetting a bottle with no override is no error.
 func (b *Bottle) ResetOverride() error {
 	exists, err := b.Exists()
 	if err != nil || !exists {
@@ -174,17 +174,4 @@ func (b *Bottle) ResetOverride() error {
 		return fmt.Errorf("removing bottle %q override: %w", b.slug, err)
 	}
 	return nil
-}
-
-// Image returns the tag the bottle's image is built as: RebuiltImage when it
-// has an override, else BaseImage.
-func (b *Bottle) Image() (string, bool, error) {
-	_, ok, err := b.OverridePath()
-	if err != nil {
-		return "", false, err
-	}
-	if ok {
-		return RebuiltImage(b.slug), true, nil
-	}
-	return BaseImage, false, nil
 }

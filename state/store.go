@@ -3,6 +3,10 @@
 // snapshot of the agent's last saved state. Every write is atomic (a
 // temporary file in the same folder, synced, renamed), and every slug is
 // validated before it becomes a path.
+//
+// It stores files and nothing more: what an override means (which image a
+// bottle builds, package bottle) and whether it is a valid Dockerfile
+// (package dockerfile) are decided elsewhere.
 package state
 
 import (
@@ -19,17 +23,6 @@ const (
 	DockerfileName = "Dockerfile"
 	TranscriptName = "transcript"
 )
-
-// Image names a bottle builds into.
-const (
-	// BaseImage is the tag of the repo's own Dockerfile, shared by every
-	// bottle without an override.
-	BaseImage       = "claude-bottle:latest"
-	rebuiltImageFmt = "claude-bottle-rebuilt-%s:latest"
-)
-
-// RebuiltImage returns the tag of a bottle built from its own override.
-func RebuiltImage(slug string) string { return fmt.Sprintf(rebuiltImageFmt, slug) }
 
 // Store is the state root, usually ~/.claude-bottle.
 type Store struct {

@@ -33,7 +33,7 @@ func newBuildCmd(a *app) *cobra.Command {
 		Use:   "build [SLUG...] [--all]",
 		Short: "Build bottles' images headless, many at once (for CI)",
 		Long: "Builds each named bottle's image from its plan: its own Dockerfile override with the\n" +
-			"repo root as context, else the repo's Dockerfile as claude-bottle:latest, built once\n" +
+			"repo root as context, else the repo's Dockerfile as " + bottle.BaseImage + ", built once\n" +
 			"however many bottles use it. Exits 0 only if every bottle built.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runBuild(cmd, args, &o)

@@ -228,7 +228,7 @@ func writeDryRun(w io.Writer, p *bottle.Plan, tmpl driver.Request, spec launch.S
 		fmt.Fprintf(w, "build: driver %s builds %s with context %s as %s\n", p.Driver, p.Dockerfile, p.Context, p.Image)
 	}
 	if p.DerivedImage != "" {
-		fmt.Fprintf(w, "derive: %s on %s: WORKDIR %s, label %s\n", p.DerivedImage, p.Image, p.Cwd, launch.CwdLabel)
+		fmt.Fprintf(w, "derive: %s on %s: WORKDIR %s, label %s\n", p.DerivedImage, p.Image, p.Cwd, bottle.CwdLabel)
 	}
 	fmt.Fprintf(w, "run: %s\n", strings.Join(launch.DockerRunEquivalent(spec), " "))
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -92,7 +93,7 @@ func (a *app) stateView(slug string) (stateView, error) {
 	if ok {
 		v.Override = path
 	}
-	if v.Image, v.Rebuilt, err = b.Image(); err != nil {
+	if v.Image, v.Rebuilt, err = bottle.TagOf(b); err != nil {
 		return v, err
 	}
 	if info, ok, err := b.Snapshot(); err != nil {
@@ -131,7 +132,7 @@ func writeStateView(a *app, v stateView, format string) error {
 func (a *app) newStateSetDockerfileCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set-dockerfile SLUG [FILE|-]",
-		Short: "Give the bottle its own Dockerfile (built as claude-bottle-rebuilt-SLUG:latest, context still the repo root)",
+		Short: "Give the bottle its own Dockerfile (built as " + bottle.Tag("SLUG", true) + ", context still the repo root)",
 		Long: "Reads FILE, or standard input when FILE is - or absent, checks that it parses as a\n" +
 			"Dockerfile, and writes it atomically as the bottle's override.",
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -148,7 +149,7 @@ func (a *app) newStateSetDockerfileCmd() *cobra.Command {
 			if err := a.setDockerfile(b, args[1:]); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.io.err, "bottle %s now builds %s as %s\n", b.Slug(), b.DockerfilePath(), state.RebuiltImage(b.Slug()))
+			fmt.Fprintf(a.io.err, "bottle %s now builds %s as %s\n", b.Slug(), b.DockerfilePath(), bottle.Tag(b.Slug(), true))
 			return nil
 		},
 	}
@@ -172,7 +173,7 @@ func (a *app) setDockerfile(b *state.Bottle, args []string) error {
 func (a *app) newStateResetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset SLUG",
-		Short: "Remove the bottle's Dockerfile override, so it runs on claude-bottle:latest again",
+		Short: "Remove the bottle's Dockerfile override, so it runs on " + bottle.Tag("SLUG", false) + " again",
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := a.bottle(args[0])
@@ -182,7 +183,7 @@ func (a *app) newStateResetCmd() *cobra.Command {
 			if err := b.ResetOverride(); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.io.err, "bottle %s now builds the repo's Dockerfile as %s\n", b.Slug(), state.BaseImage)
+			fmt.Fprintf(a.io.err, "bottle %s now builds the repo's Dockerfile as %s\n", b.Slug(), bottle.Tag(b.Slug(), false))
 			return nil
 		},
 	}
