@@ -119,7 +119,9 @@ func ValidateReason(reason string) error {
 	return nil
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' || r == '\u0085' }
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' || r == '\u0085'
+}
 
 // Validate checks every field of c that can be checked without the base:
 // name, kind, user, reason, source, and for a layer that its instructions
