@@ -119,6 +119,9 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ch.needsState(b); err != nil {
+		return nil, err
+	}
 	unlock, err := b.Lock(ctx, o.Waiting)
 	if err != nil {
 		return nil, err
@@ -222,6 +225,24 @@ func (ch *Change) prepare(o Options) error {
 		return nil
 	}
 	return fmt.Errorf("capability: unknown action %q", ch.Action)
+}
+
+// needsState refuses a remove or rebase of a bottle that has no state
+// folder at all, before the lock would create one.
+func (ch *Change) needsState(b *state.Bottle) error {
+	if ch.Action == ActionAdd {
+		return nil
+	}
+	exists, err := b.Exists()
+	switch {
+	case err != nil:
+		return err
+	case exists:
+		return nil
+	case ch.Action == ActionRemove:
+		return fmt.Errorf("%w: bottle %q has no capabilities, so none named %q", ErrNotFound, b.Slug(), ch.Name)
+	}
+	return fmt.Errorf("%w: bottle %q has none, so nothing to rebase; add one with `claude-bottle capability add`", ErrNoCapabilities, b.Slug())
 }
 
 func (ch *Change) name() string {

@@ -114,5 +114,8 @@ func (c *Capture) Failed() (FailedStep, bool) {
 	if p := strings.TrimSpace(string(s.partial)); p != "" {
 		lines = append(lines, p)
 	}
+	if len(lines) > c.max() {
+		lines = lines[len(lines)-c.max():]
+	}
 	return FailedStep{Name: s.name, Error: s.err, Lines: lines}, true
 }

@@ -64,7 +64,7 @@ func Inspect(store *state.Store, slug, repo string) (*Status, error) {
 		st.Stale, st.Problem = true, err.Error()
 		return st, nil
 	}
-	st.BasePath = base.Path
+	st.Base, st.BasePath = base.Source, base.Path
 	if base.Digest != l.Base.Digest {
 		st.Stale = true
 		if !base.ModTime.IsZero() {
