@@ -247,9 +247,18 @@ func TestBadInputWritesNothing(t *testing.T) {
 		do   func() error
 		want error
 	}{
-		{"FROM", func() error { _, err := Add(ctx, w.opts("demo"), Capability{Name: "x", Instructions: "FROM alpine"}); return err }, ErrInvalid},
-		{"no parse", func() error { _, err := Add(ctx, w.opts("demo"), Capability{Name: "x", Instructions: "BOGUS x"}); return err }, ErrInvalid},
-		{"bad name", func() error { _, err := Add(ctx, w.opts("demo"), Capability{Name: "X/y", Instructions: "RUN x"}); return err }, ErrInvalid},
+		{"FROM", func() error {
+			_, err := Add(ctx, w.opts("demo"), Capability{Name: "x", Instructions: "FROM alpine"})
+			return err
+		}, ErrInvalid},
+		{"no parse", func() error {
+			_, err := Add(ctx, w.opts("demo"), Capability{Name: "x", Instructions: "BOGUS x"})
+			return err
+		}, ErrInvalid},
+		{"bad name", func() error {
+			_, err := Add(ctx, w.opts("demo"), Capability{Name: "X/y", Instructions: "RUN x"})
+			return err
+		}, ErrInvalid},
 		{"remove unknown", func() error { _, err := Remove(ctx, w.opts("demo"), "nope"); return err }, ErrNotFound},
 		{"rebase nothing", func() error { _, err := Rebase(ctx, w.opts("demo")); return err }, ErrNoCapabilities},
 	} {

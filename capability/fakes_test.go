@@ -96,8 +96,10 @@ type fakeBuilder struct {
 	built  []string // the Dockerfiles built
 }
 
-func (f *fakeBuilder) Info(context.Context) (driver.Info, error) { return driver.Info{Name: "fake"}, nil }
-func (f *fakeBuilder) Check(context.Context) error               { return nil }
+func (f *fakeBuilder) Info(context.Context) (driver.Info, error) {
+	return driver.Info{Name: "fake"}, nil
+}
+func (f *fakeBuilder) Check(context.Context) error { return nil }
 
 func (f *fakeBuilder) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	data, err := os.ReadFile(req.Dockerfile)
