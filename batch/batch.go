@@ -21,9 +21,10 @@ type Options struct {
 	// Builder builds every image; Driver is its name, for the outcomes.
 	Builder driver.Builder
 	Driver  string
-	// Customize applies the command's flags (build args, cache, push...)
-	// to each bottle's request.
-	Customize func(req *driver.Request)
+	// Request holds the build options every bottle's build gets (build
+	// args, cache, push, ...); each bottle's plan says what is built and
+	// as which tag (bottle.Plan.RequestWith).
+	Request driver.Request
 	// Sink returns where a build's progress goes; label names the build
 	// (the slugs it serves). Nil discards progress.
 	Sink func(label string) driver.Sink
@@ -97,10 +98,7 @@ func group(plans []*bottle.Plan) []*job {
 }
 
 func buildOne(ctx context.Context, j *job, o Options) Outcome {
-	req := j.plan.Request()
-	if o.Customize != nil {
-		o.Customize(&req)
-	}
+	req := j.plan.RequestWith(o.Request)
 	var sink driver.Sink = driver.Discard
 	if o.Sink != nil {
 		sink = o.Sink(strings.Join(j.slugs, ","))

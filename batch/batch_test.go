@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
-	"github.com/claude-bottle/claude-bottle/state"
 )
 
 // recorder is a Builder that records the builds it is asked for; it stands
@@ -22,6 +22,7 @@ import (
 type recorder struct {
 	mu       sync.Mutex
 	built    []string
+	reqs     []driver.Request
 	running  atomic.Int32
 	peak     atomic.Int32
 	failFor  string
@@ -42,6 +43,7 @@ func (r *recorder) Build(ctx context.Context, req driver.Request, sink driver.Si
 	}
 	r.mu.Lock()
 	r.built = append(r.built, req.Tags[0])
+	r.reqs = append(r.reqs, req)
 	r.mu.Unlock()
 	select {
 	case <-time.After(r.duration):
@@ -84,6 +86,33 @@ func TestBuildSharesOneImageAmongBottles(t *testing.T) {
 	}
 	if outs[2].ImageID != "sha256:claude-bottle-rebuilt-c:latest" || outs[2].SharedWith != "" {
 		t.Errorf("c's outcome = %+v", outs[2])
+	}
+}
+
+// TestBuildGivesEveryBottleTheOptions: the command's build options reach
+// every build, while each bottle's plan keeps its Dockerfile, context and
+// tag whatever the options say.
+func TestBuildGivesEveryBottleTheOptions(t *testing.T) {
+	rec, root := &recorder{}, t.TempDir()
+	plans := []*bottle.Plan{plan(t, root, "a", "/a/Dockerfile", "img-a"), plan(t, root, "b", "/b/Dockerfile", "img-b")}
+	opts := driver.Request{Dockerfile: "/elsewhere", ContextDir: "/nowhere", Tags: []string{"wrong"},
+		BuildArgs: map[string]string{"V": "1"}, NoCache: true, Target: "final"}
+	for _, o := range Build(context.Background(), plans, Options{Jobs: 1, Builder: rec, Request: opts}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+	}
+	for i, req := range rec.reqs {
+		p := plans[i]
+		if req.Dockerfile != p.Dockerfile || req.ContextDir != p.Context || len(req.Tags) != 1 || req.Tags[0] != p.Image {
+			t.Errorf("build %d: %s %s %v; want the plan's %s %s %s", i, req.Dockerfile, req.ContextDir, req.Tags, p.Dockerfile, p.Context, p.Image)
+		}
+		if req.BuildArgs["V"] != "1" || !req.NoCache || req.Target != "final" {
+			t.Errorf("build %d lost the options: %+v", i, req)
+		}
+	}
+	if len(rec.reqs) != 2 {
+		t.Fatalf("%d builds, want 2", len(rec.reqs))
 	}
 }
 
@@ -134,7 +163,7 @@ func TestBuildRefusesABadDockerfileBeforeTheDriver(t *testing.T) {
 	if len(rec.built) != 0 {
 		t.Fatalf("the driver was asked to build %v", rec.built)
 	}
-	if err := outs[0].Err; !errors.Is(err, state.ErrInvalidDockerfile) || !strings.Contains(err.Error(), "line 2") {
+	if err := outs[0].Err; !errors.Is(err, dockerfile.ErrInvalid) || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("err = %v, want ErrInvalidDockerfile naming line 2", err)
 	}
 }

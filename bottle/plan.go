@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -145,12 +146,19 @@ func (p *Plan) Request() driver.Request {
 	return driver.Request{Dockerfile: p.Dockerfile, ContextDir: p.Context, Tags: []string{p.Image}}
 }
 
+// RequestWith returns the build request for the plan's image carrying the
+// build options of opts (build arguments, secrets, cache, push, ...): what
+// is built, and as which tag, is the plan's, whatever opts says.
+func (p *Plan) RequestWith(opts driver.Request) driver.Request {
+	req := p.Request()
+	opts.Dockerfile, opts.ContextDir, opts.Tags = req.Dockerfile, req.ContextDir, req.Tags
+	return opts
+}
+
 // CheckDockerfile reads and parses the plan's Dockerfile, so that a bad one
-// is refused with its file and line before any driver is asked to build it.
+// is refused with its file and line (dockerfile.ErrInvalid) before any
+// driver is asked to build it.
 func (p *Plan) CheckDockerfile() error {
-	data, err := os.ReadFile(p.Dockerfile)
-	if err != nil {
-		return fmt.Errorf("%w: reading %s: %v", state.ErrInvalidDockerfile, p.Dockerfile, err)
-	}
-	return state.ParseDockerfile(fmt.Sprintf("%q", p.Dockerfile), data)
+	_, err := dockerfile.ReadFile(p.Dockerfile)
+	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -136,7 +137,7 @@ func TestPlanDefaultRepo(t *testing.T) {
 	if got, err := os.ReadFile(p.Dockerfile); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("unpacked Dockerfile = %q, %v", got, err)
 	}
-	if err := state.ValidateDockerfile("default", want); err != nil {
+	if err := dockerfile.Validate("default", want); err != nil {
 		t.Errorf("the built-in Dockerfile does not parse: %v", err)
 	}
 	for _, name := range []string{"Dockerfile", ".dockerignore"} {

@@ -13,7 +13,11 @@ var (
 	// ErrDaemonUnreachable: the builder's daemon (buildkitd, the Docker
 	// engine) cannot be reached.
 	ErrDaemonUnreachable = errors.New("build daemon unreachable")
-	// ErrInvalidDockerfile: the Dockerfile cannot be read or parsed.
+	// ErrInvalidDockerfile: the Dockerfile cannot be read or parsed. It is
+	// the one Dockerfile error class: package dockerfile, which parses
+	// Dockerfiles for everyone, calls it dockerfile.ErrInvalid (the same
+	// value), and it is declared here so that a plugin can name it without
+	// linking a parser.
 	ErrInvalidDockerfile = errors.New("invalid Dockerfile")
 	// ErrInvalidRequest: a request field is malformed.
 	ErrInvalidRequest = errors.New("invalid build request")

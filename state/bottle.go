@@ -3,7 +3,6 @@ package state
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -131,12 +130,10 @@ func (b *Bottle) OverridePath() (string, bool, error) {
 	return path, true, nil
 }
 
-// SetOverride validates data as a Dockerfile and writes it as the bottle's
-// override, atomically. Nothing is written if it does not parse.
+// SetOverride writes data as the bottle's override, atomically: a reader
+// sees the old override or the new one, whole. It does not look inside:
+// bottle.SetOverride checks that data is a Dockerfile before it calls this.
 func (b *Bottle) SetOverride(data []byte) error {
-	if err := ValidateDockerfile("the new Dockerfile for bottle "+fmt.Sprintf("%q", b.slug), data); err != nil {
-		return err
-	}
 	if err := b.ensure(); err != nil {
 		return fmt.Errorf("bottle %q: %w", b.slug, err)
 	}
@@ -144,22 +141,6 @@ func (b *Bottle) SetOverride(data []byte) error {
 		return fmt.Errorf("%w: %s is not a regular file (a symbolic link?); remove it first", ErrUnsafe, b.DockerfilePath())
 	}
 	return writeFileAtomic(b.DockerfilePath(), data, 0o644)
-}
-
-// SetOverrideFrom reads a Dockerfile from r (at most MaxDockerfileSize+1
-// bytes, so a runaway pipe is refused rather than swallowed) and sets it.
-func (b *Bottle) SetOverrideFrom(r io.Reader, name string) error {
-	data, err := io.ReadAll(io.LimitReader(r, MaxDockerfileSize+1))
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
-	}
-	if len(data) > MaxDockerfileSize {
-		return fmt.Errorf("%w: %s is larger than %d bytes; is it the right file?", ErrInvalidDockerfile, name, MaxDockerfileSize)
-	}
-	if err := ValidateDockerfile(name, data); err != nil {
-		return err
-	}
-	return b.SetOverride(data)
 }
 
 // ResetOverride removes the override, so the bottle goes back to the repo's

@@ -109,3 +109,8 @@ func noTemps(t testing.TB, dir string) {
 		}
 	}
 }
+
+// errReader is a reader that fails with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -13,6 +13,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/config"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
+	"github.com/claude-bottle/claude-bottle/progress"
 )
 
 func init() { commands = append(commands, newBuildCmd) }
@@ -80,19 +81,18 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 		return err
 	}
 	fmt.Fprintf(a.io.err, "building %d bottle(s) with driver %s (%s)\n", len(plans), name, why)
-	r, err := newRenderer(ctx, a.io.err, o.progress, a.io.isTerminal)
+	printer, err := a.newPrinter(ctx, o.progress)
 	if err != nil {
 		return err
 	}
-	label := func(l string) driver.Sink { return r.sink(l) }
+	label := func(l string) driver.Sink { return progress.Label(l, printer) }
 	if len(plans) == 1 {
-		label = func(string) driver.Sink { return r.sink("") }
+		label = func(string) driver.Sink { return printer }
 	}
 	outs := batch.Build(ctx, plans, batch.Options{
-		Jobs: o.jobs, Builder: b, Driver: name, Sink: label,
-		Customize: func(req *driver.Request) { mergeRequest(req, tmpl) },
+		Jobs: o.jobs, Builder: b, Driver: name, Sink: label, Request: tmpl,
 	})
-	r.wait()
+	printer.Wait()
 	if o.metadataFile != "" {
 		if err := writeMetadata(o.metadataFile, outs); err != nil {
 			return err
@@ -142,14 +142,6 @@ func (a *app) plans(slugs []string, all bool, s config.Settings) ([]*bottle.Plan
 		plans = append(plans, p)
 	}
 	return plans, nil
-}
-
-// mergeRequest copies the command's options onto a bottle's request,
-// keeping the bottle's own Dockerfile, context and tags.
-func mergeRequest(req *driver.Request, tmpl driver.Request) {
-	df, ctxDir, tags := req.Dockerfile, req.ContextDir, req.Tags
-	*req = tmpl
-	req.Dockerfile, req.ContextDir, req.Tags = df, ctxDir, tags
 }
 
 // writeMetadata writes outcomes keyed by slug, atomically.

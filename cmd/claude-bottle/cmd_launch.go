@@ -141,14 +141,12 @@ func (a *app) buildForLaunch(cmd *cobra.Command, src driverSource, p *bottle.Pla
 	if err != nil {
 		return err
 	}
-	r, err := newRenderer(cmd.Context(), a.io.err, progress, a.io.isTerminal)
+	printer, err := a.newPrinter(cmd.Context(), progress)
 	if err != nil {
 		return err
 	}
-	req := p.Request()
-	mergeRequest(&req, tmpl)
-	_, err = b.Build(cmd.Context(), req, r.sink(""))
-	r.wait()
+	_, err = b.Build(cmd.Context(), p.RequestWith(tmpl), printer)
+	printer.Wait()
 	if err != nil {
 		return fmt.Errorf("building bottle %s (%s from %s): %w", p.Slug, p.Image, p.Dockerfile, err)
 	}

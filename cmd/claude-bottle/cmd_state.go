@@ -157,7 +157,7 @@ func (a *app) newStateSetDockerfileCmd() *cobra.Command {
 
 func (a *app) setDockerfile(b *state.Bottle, args []string) error {
 	if len(args) == 0 || args[0] == "-" {
-		return b.SetOverrideFrom(a.io.in, "standard input")
+		return bottle.SetOverrideFrom(b, a.io.in, "standard input")
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
@@ -167,7 +167,7 @@ func (a *app) setDockerfile(b *state.Bottle, args []string) error {
 	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
 		return usageErr(fmt.Errorf("%q is not a regular file; give the path of a Dockerfile", args[0]))
 	}
-	return b.SetOverrideFrom(f, args[0])
+	return bottle.SetOverrideFrom(b, f, args[0])
 }
 
 func (a *app) newStateResetCmd() *cobra.Command {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins"
 	"github.com/claude-bottle/claude-bottle/state"
@@ -40,8 +41,7 @@ func (e *exitCodeError) Unwrap() error { return e.err }
 // badInput lists the error classes that mean the user's input was wrong.
 var badInput = []error{
 	state.ErrInvalidSlug,
-	state.ErrInvalidDockerfile,
-	driver.ErrInvalidDockerfile,
+	dockerfile.ErrInvalid, // the same value as driver.ErrInvalidDockerfile
 	driver.ErrInvalidRequest,
 	driver.ErrUnsupported,
 	errConfig,

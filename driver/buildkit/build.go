@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/progress"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
@@ -196,7 +197,7 @@ func newPump(sink driver.Sink) *pump {
 func (p *pump) run(ch <-chan *client.SolveStatus) {
 	defer close(p.done)
 	for s := range ch {
-		ev := ToEvent(s)
+		ev := progress.FromSolveStatus(s)
 		p.mu.Lock()
 		for _, v := range ev.Vertexes {
 			if v.Name != "" {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
-
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
 )
 
@@ -84,14 +82,8 @@ func (b *builder) validate(req driver.Request) error {
 	if len(unsupported) > 0 {
 		return fmt.Errorf("%w: the buildah driver cannot do %s; use the buildkit driver for that", driver.ErrUnsupported, strings.Join(unsupported, ", "))
 	}
-	data, err := os.ReadFile(req.Dockerfile)
-	if err != nil {
-		return fmt.Errorf("%w: %v", driver.ErrInvalidDockerfile, err)
-	}
-	if _, err := parser.Parse(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("%w: %s: %v", driver.ErrInvalidDockerfile, req.Dockerfile, err)
-	}
-	return nil
+	_, err := dockerfile.ReadFile(req.Dockerfile)
+	return err
 }
 
 // budArgs maps the request's options onto `buildah bud` flags.

@@ -1,16 +1,18 @@
-package buildkit
+package progress
 
 import (
-	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/claude-bottle/claude-bottle/driver"
 )
 
-// ToEvent converts one BuildKit progress batch into a driver.Event, field
-// by field, so that FromEvent(ToEvent(s)) describes the same progress as s.
-// A nil status gives a nil event.
-func ToEvent(s *client.SolveStatus) *driver.Event {
+// FromSolveStatus converts one BuildKit progress batch into a driver.Event,
+// field by field, so that ToSolveStatus(FromSolveStatus(s)) describes the
+// same progress as s. A nil status gives a nil event. The buildkit driver
+// sends its progress through it.
+func FromSolveStatus(s *client.SolveStatus) *driver.Event {
 	if s == nil {
 		return nil
 	}
@@ -44,10 +46,10 @@ func ToEvent(s *client.SolveStatus) *driver.Event {
 	return ev
 }
 
-// FromEvent converts a driver.Event back into BuildKit's progress type, so
-// that a CLI can render any driver's events with BuildKit's progressui. A nil
-// event gives a nil status.
-func FromEvent(ev *driver.Event) *client.SolveStatus {
+// ToSolveStatus converts a driver.Event back into BuildKit's progress type,
+// so that any driver's events render with BuildKit's progressui (Printer).
+// A nil event gives a nil status.
+func ToSolveStatus(ev *driver.Event) *client.SolveStatus {
 	if ev == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package buildkit
+package progress
 
 import (
 	"encoding/json"
@@ -37,27 +37,27 @@ func fullStatus() *client.SolveStatus {
 
 func TestProgressRoundTrip(t *testing.T) {
 	in := fullStatus()
-	ev := ToEvent(in)
-	out := FromEvent(ev)
+	ev := FromSolveStatus(in)
+	out := ToSolveStatus(ev)
 	want, _ := json.Marshal(in)
 	got, _ := json.Marshal(out)
 	if string(got) != string(want) {
-		t.Errorf("FromEvent(ToEvent(s)) differs:\n got %s\nwant %s", got, want)
+		t.Errorf("ToSolveStatus(FromSolveStatus(s)) differs:\n got %s\nwant %s", got, want)
 	}
 	if d := out.Warnings[0].SourceInfo.Definition; d == nil || d.Metadata["x"] == nil || !d.Metadata["x"].IgnoreCache {
 		t.Errorf("warning's LLB definition lost: %+v", d)
 	}
-	// And the other way: an event survives FromEvent then ToEvent.
-	back := ToEvent(out)
+	// And the other way: an event survives ToSolveStatus then FromSolveStatus.
+	back := FromSolveStatus(out)
 	if !reflect.DeepEqual(back, ev) {
-		t.Errorf("ToEvent(FromEvent(ev)) differs:\n got %+v\nwant %+v", back, ev)
+		t.Errorf("FromSolveStatus(ToSolveStatus(ev)) differs:\n got %+v\nwant %+v", back, ev)
 	}
 }
 
 func TestProgressEventFields(t *testing.T) {
-	ev := ToEvent(fullStatus())
+	ev := FromSolveStatus(fullStatus())
 	if len(ev.Vertexes) != 2 || len(ev.Statuses) != 1 || len(ev.Logs) != 1 || len(ev.Warnings) != 1 {
-		t.Fatalf("ToEvent counts = %d %d %d %d", len(ev.Vertexes), len(ev.Statuses), len(ev.Logs), len(ev.Warnings))
+		t.Fatalf("FromSolveStatus counts = %d %d %d %d", len(ev.Vertexes), len(ev.Statuses), len(ev.Logs), len(ev.Warnings))
 	}
 	v := ev.Vertexes[1]
 	if v.Inputs[0] != digest.FromString("a").String() || v.Group == nil || !v.Group.Weak || v.Error != "exit code: 2" {
@@ -70,11 +70,11 @@ func TestProgressEventFields(t *testing.T) {
 }
 
 func TestProgressNil(t *testing.T) {
-	if ToEvent(nil) != nil || FromEvent(nil) != nil {
+	if FromSolveStatus(nil) != nil || ToSolveStatus(nil) != nil {
 		t.Error("nil must convert to nil")
 	}
 	// Nil entries inside a status are skipped rather than crashing.
-	ev := ToEvent(&client.SolveStatus{Vertexes: []*client.Vertex{nil}, Logs: []*client.VertexLog{nil}})
+	ev := FromSolveStatus(&client.SolveStatus{Vertexes: []*client.Vertex{nil}, Logs: []*client.VertexLog{nil}})
 	if len(ev.Vertexes) != 0 || len(ev.Logs) != 0 {
 		t.Errorf("nil entries kept: %+v", ev)
 	}
