@@ -29,10 +29,10 @@ type Options struct {
 	Engine  Engine
 	// Sink receives the build's progress; nil discards it.
 	Sink driver.Sink
-	// Customize, when set, applies the caller's build options (build
-	// args, cache, secrets) to the request; Dockerfile, context and tags
-	// are Apply's own and are restored after it.
-	Customize func(req *driver.Request)
+	// Request holds the caller's build options (build args, cache,
+	// secrets); what is built, from which context and as which tag are
+	// Apply's own, whatever it says.
+	Request driver.Request
 	// User is who makes the change, for the audit log; empty means
 	// CurrentUser().
 	User string
@@ -331,7 +331,8 @@ func (cur *snapshot) change(ch Change, now time.Time) (*snapshot, error) {
 func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapshot, res *Result) error {
 	slug := b.Slug()
 	pending := pendingImage(slug)
-	req := driver.Request{Dockerfile: filepath.Join(o.Plan.Repo, "Dockerfile"), ContextDir: o.Plan.Context}
+	req := o.Request
+	req.Dockerfile, req.ContextDir, req.Tags = filepath.Join(o.Plan.Repo, "Dockerfile"), o.Plan.Context, []string{pending}
 	if next.override != nil {
 		tmp, err := writeTemp(b, next.override)
 		if err != nil {
@@ -340,12 +341,6 @@ func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapsh
 		defer os.Remove(tmp)
 		req.Dockerfile = tmp
 	}
-	if o.Customize != nil {
-		df, ctxDir := req.Dockerfile, req.ContextDir
-		o.Customize(&req)
-		req.Dockerfile, req.ContextDir = df, ctxDir
-	}
-	req.Tags = []string{pending}
 	capture := &Capture{Next: o.Sink}
 	built, err := o.Builder.Build(ctx, req, capture)
 	if err != nil {

@@ -1,21 +1,13 @@
 package capability
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
 	"strings"
 
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
-
-	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 )
 
-// This file is the package's one door to the Dockerfile parser: what
-// capability needs from a parse, kept small so that it follows the
-// project's dockerfile package without touching the rest.
+// This file is the package's one door to the project's Dockerfile parser
+// (package dockerfile): what capability needs from a parse, kept small.
 
 // parsed is what capability needs to know of a Dockerfile.
 type parsed struct {
@@ -42,113 +34,39 @@ type instr struct {
 
 // errInvalidDockerfile is the project's one class of Dockerfiles that do
 // not parse.
-var errInvalidDockerfile = driver.ErrInvalidDockerfile
+var errInvalidDockerfile = dockerfile.ErrInvalid
 
-// parseDockerfile parses data with BuildKit's parsers; name is how
+// parseDockerfile parses data with the project's parser; name is how
 // messages call the file.
 func parseDockerfile(name string, data []byte) (*parsed, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, fmt.Errorf("%w: %s is empty; it needs at least a FROM line", errInvalidDockerfile, name)
-	}
-	res, err := parser.Parse(bytes.NewReader(data))
+	f, err := dockerfile.Parse(name, data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s%s: %v; fix it and try again", errInvalidDockerfile, name, lineOf(err), rootCause(err))
+		return nil, err
 	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s%s: %v; fix it and try again", errInvalidDockerfile, name, lineOf(err), rootCause(err))
-	}
-	if len(stages) == 0 {
-		return nil, fmt.Errorf("%w: %s has no FROM instruction; add a FROM line", errInvalidDockerfile, name)
-	}
-	p := &parsed{}
-	chain := map[int]bool{}
-	for i := len(stages) - 1; i >= 0; {
-		chain[i] = true
-		for j := len(stages[i].Commands) - 1; j >= 0 && !p.userSet; j-- {
-			if u, ok := stages[i].Commands[j].(*instructions.UserCommand); ok {
-				p.finalUser, p.userSet = u.User, true
-			}
-		}
-		base := expandBase(stages[i].BaseName, metaArgs, res.EscapeToken)
-		i = stageBefore(stages, i, base)
-		if i < 0 {
-			p.finalBase = base
-		}
-	}
-	lines := strings.Split(string(data), "\n")
-	stage := -1
-	for _, n := range res.AST.Children {
-		cmd := strings.ToUpper(n.Value)
-		if cmd == "FROM" {
-			stage++
-		}
-		p.instrs = append(p.instrs, instr{cmd: cmd, line: n.StartLine, end: n.EndLine,
-			source: sourceLines(lines, n.StartLine, n.EndLine), final: stage >= 0 && chain[stage]})
+	p := &parsed{finalBase: f.FinalBase()}
+	p.finalUser, p.userSet = f.FinalUser()
+	chain := finalChain(f)
+	for _, in := range f.Instructions {
+		p.instrs = append(p.instrs, instr{cmd: in.Command, line: in.Line, end: in.EndLine, source: in.Source,
+			final: in.Stage >= 0 && chain[in.Stage]})
 	}
 	return p, nil
 }
 
-// stageBefore returns the index of the stage before i named name (as a
-// FROM names an earlier stage, without regard to case), or -1.
-func stageBefore(stages []instructions.Stage, i int, name string) int {
-	for j := i - 1; j >= 0; j-- {
-		if stages[j].Name != "" && strings.EqualFold(stages[j].Name, name) {
-			return j
-		}
-	}
-	return -1
-}
-
-// expandBase expands the global ARGs' defaults in a FROM's image name.
-func expandBase(base string, metaArgs []instructions.ArgCommand, esc rune) string {
-	lex := shell.NewLex(esc)
-	var env []string
-	for _, a := range metaArgs {
-		for _, kv := range a.Args {
-			if kv.Value != nil {
-				v, _, err := lex.ProcessWord(*kv.Value, shell.EnvsFromSlice(env))
-				if err != nil {
-					v = *kv.Value
-				}
-				env = append(env, kv.Key+"="+v)
+// finalChain marks the final stage and every stage it starts from, as
+// BuildKit resolves a FROM that names an earlier stage.
+func finalChain(f *dockerfile.File) map[int]bool {
+	chain := map[int]bool{}
+	for i := len(f.Stages) - 1; i >= 0; {
+		chain[i] = true
+		base, next := f.Stages[i].Base, -1
+		for j := i - 1; j >= 0; j-- {
+			if f.Stages[j].Name != "" && strings.EqualFold(f.Stages[j].Name, base) {
+				next = j
+				break
 			}
 		}
+		i = next
 	}
-	if v, _, err := lex.ProcessWord(base, shell.EnvsFromSlice(env)); err == nil && v != "" {
-		return v
-	}
-	return base
-}
-
-func sourceLines(lines []string, start, end int) string {
-	if start < 1 || end < start || end > len(lines) {
-		return ""
-	}
-	out := make([]string, 0, end-start+1)
-	for _, l := range lines[start-1 : end] {
-		out = append(out, strings.TrimSuffix(l, "\r"))
-	}
-	return strings.Join(out, "\n")
-}
-
-func lineOf(err error) string {
-	var le *parser.LocationError
-	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
-		return fmt.Sprintf(" line %d", le.Locations[0][0].Start.Line)
-	}
-	return ""
-}
-
-func rootCause(err error) error {
-	for {
-		var le *parser.LocationError
-		if errors.As(err, &le) {
-			if inner := le.Unwrap(); inner != nil && inner != err {
-				err = inner
-				continue
-			}
-		}
-		return err
-	}
+	return chain
 }
