@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/state"
 )
 
 // PackageManager is the package manager of a base image, as --package
@@ -125,4 +128,26 @@ func sortedManagers(m map[PackageManager]bool) []string {
 		}
 	}
 	return out
+}
+
+// PackageInstructions renders the install of pkgs with the package
+// manager of the bottle's current base (what `capability add --package`
+// records), and says which manager and which base it went by.
+func PackageInstructions(store *state.Store, p *bottle.Plan, pkgs []string) (instructions string, m PackageManager, basePath string, err error) {
+	if err := ValidatePackages(pkgs); err != nil {
+		return "", "", "", err
+	}
+	b, err := store.Bottle(p.Slug)
+	if err != nil {
+		return "", "", "", err
+	}
+	cur, err := loadCurrent(b, p.Repo)
+	if err != nil {
+		return "", "", "", err
+	}
+	if m, err = DetectPackageManager(cur.base.Path, cur.base.Data); err != nil {
+		return "", "", "", err
+	}
+	instructions, err = InstallInstructions(m, pkgs)
+	return instructions, m, cur.base.Path, err
 }

@@ -85,7 +85,11 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
-	writeSummary(a.io.err, p)
+	v, err := a.viewPlan(p)
+	if err != nil {
+		return err
+	}
+	writeSummary(a.io.err, v)
 	spec, err := a.runSpec(p, s, o, command, env)
 	if err != nil {
 		return err
@@ -145,11 +149,13 @@ func (a *app) buildForLaunch(cmd *cobra.Command, src driverSource, p *bottle.Pla
 	if err != nil {
 		return err
 	}
-	_, err = b.Build(cmd.Context(), p.RequestWith(tmpl), printer)
+	digest := overrideDigest(p)
+	res, err := b.Build(cmd.Context(), p.RequestWith(tmpl), printer)
 	printer.Wait()
 	if err != nil {
 		return fmt.Errorf("building bottle %s (%s from %s): %w", p.Slug, p.Image, p.Dockerfile, err)
 	}
+	a.markBuilt(cmd.Context(), p, digest, res.ImageID)
 	return nil
 }
 

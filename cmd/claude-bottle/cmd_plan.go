@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/capability"
 )
 
 func init() { commands = append(commands, newPlanCmd) }
@@ -33,7 +34,11 @@ func newPlanCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writePlan(a.io.out, p, o.format)
+			v, err := a.viewPlan(p)
+			if err != nil {
+				return err
+			}
+			return writePlan(a.io.out, v, o.format)
 		},
 	}
 	o.bind(cmd)
@@ -56,7 +61,7 @@ func (a *app) plan(cmd *cobra.Command, slug string, f *driverFlags, cwd string) 
 	return a.planWith(cmd, src, slug, s, f, cwd)
 }
 
-func writePlan(w io.Writer, p *bottle.Plan, format string) error {
+func writePlan(w io.Writer, p *capability.PlanView, format string) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)

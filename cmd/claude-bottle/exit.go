@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins"
@@ -51,6 +52,12 @@ var badInput = []error{
 	plugins.ErrBadPlugin,
 	plugins.ErrChecksum,
 	plugins.ErrInvalidName,
+	capability.ErrInvalid,
+	capability.ErrExists,
+	capability.ErrNotFound,
+	capability.ErrNoCapabilities,
+	capability.ErrNothingToRollBack,
+	capability.ErrUnknownPackageManager,
 }
 
 // exitCode maps an error to claude-bottle's exit code: 130/143 for SIGINT
