@@ -131,7 +131,7 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	next, err := cur.change(ch, o.now())
+	next, err := cur.change(b.Slug(), ch, o.now())
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +227,34 @@ func (ch *Change) prepare(o Options) error {
 	return fmt.Errorf("capability: unknown action %q", ch.Action)
 }
 
+// Check checks a change as far as it can without the bottle's lock and
+// without building: its input, and against the bottle's current list
+// whether the name is taken (add) or known (remove), or whether there is
+// anything to rebase. A caller uses it to refuse bad input before it
+// opens a driver; Apply checks again under the lock.
+func Check(o Options, ch Change) error {
+	o = o.withDefaults()
+	if o.Store == nil || o.Plan == nil {
+		return errors.New("capability: Options need a Store and a Plan")
+	}
+	if err := ch.prepare(o); err != nil {
+		return err
+	}
+	b, err := o.Store.Bottle(o.Plan.Slug)
+	if err != nil {
+		return err
+	}
+	if err := ch.needsState(b); err != nil {
+		return err
+	}
+	cur, err := loadCurrent(b, o.Plan.Repo)
+	if err != nil {
+		return err
+	}
+	_, err = cur.change(b.Slug(), ch, o.now())
+	return err
+}
+
 // needsState refuses a remove or rebase of a bottle that has no state
 // folder at all, before the lock would create one.
 func (ch *Change) needsState(b *state.Bottle) error {
@@ -286,7 +314,7 @@ func loadCurrent(b *state.Bottle, repo string) (*snapshot, error) {
 }
 
 // change computes the state after ch, rendered on the current base.
-func (cur *snapshot) change(ch Change, now time.Time) (*snapshot, error) {
+func (cur *snapshot) change(slug string, ch Change, now time.Time) (*snapshot, error) {
 	next := &snapshot{base: cur.base, baseFile: cur.baseFile, list: cur.list.clone()}
 	if next.list == nil {
 		next.list = &List{Version: ListVersion}
@@ -295,18 +323,18 @@ func (cur *snapshot) change(ch Change, now time.Time) (*snapshot, error) {
 	switch ch.Action {
 	case ActionAdd:
 		if _, i := l.Find(ch.Capability.Name); i >= 0 {
-			return nil, fmt.Errorf("%w: bottle already has a capability named %q; remove it first (`claude-bottle capability remove SLUG %s`) or choose another name", ErrExists, ch.Capability.Name, ch.Capability.Name)
+			return nil, fmt.Errorf("%w: bottle %q already has a capability named %q; remove it first (`claude-bottle capability remove %s %s`) or choose another name", ErrExists, slug, ch.Capability.Name, slug, ch.Capability.Name)
 		}
 		l.Capabilities = append(l.Capabilities, ch.Capability)
 	case ActionRemove:
 		_, i := l.Find(ch.Name)
 		if i < 0 {
-			return nil, fmt.Errorf("%w: the bottle has no capability named %q; see `claude-bottle capability list SLUG`", ErrNotFound, ch.Name)
+			return nil, fmt.Errorf("%w: bottle %q has no capability named %q; see `claude-bottle capability list %s`", ErrNotFound, slug, ch.Name, slug)
 		}
 		l.Capabilities = append(l.Capabilities[:i], l.Capabilities[i+1:]...)
 	case ActionRebase:
 		if cur.list == nil {
-			return nil, fmt.Errorf("%w: nothing to rebase; add one with `claude-bottle capability add`", ErrNoCapabilities)
+			return nil, fmt.Errorf("%w: bottle %q has none, so nothing to rebase; add one with `claude-bottle capability add`", ErrNoCapabilities, slug)
 		}
 	}
 	next.rebased = cur.list != nil && cur.list.Base.Digest != cur.base.Digest

@@ -46,7 +46,7 @@ func ProposeDiff(store *state.Store, p *bottle.Plan, c Capability, user string) 
 	if err != nil {
 		return "", err
 	}
-	next, err := cur.change(ch, o.now())
+	next, err := cur.change(p.Slug, ch, o.now())
 	if err != nil {
 		return "", err
 	}

@@ -53,6 +53,14 @@ func checkInstructions(name, text string) (string, error) {
 	return norm, nil
 }
 
+// CheckInstructions checks a layer capability's instructions on their
+// own, as Add will: they parse, hold no FROM and end where they end. It
+// lets a caller refuse bad input before it opens a driver.
+func CheckInstructions(name, text string) error {
+	_, err := checkInstructions(name, text)
+	return err
+}
+
 // normalizeInstructions makes line ends LF and drops leading and trailing
 // blank lines and trailing spaces.
 func normalizeInstructions(text string) string {

@@ -22,6 +22,11 @@ func Rollback(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if exists, err := b.Exists(); err != nil {
+		return nil, err
+	} else if !exists {
+		return nil, fmt.Errorf("%w: bottle %q has no state, so no earlier state to go back to", ErrNothingToRollBack, b.Slug())
+	}
 	unlock, err := b.Lock(ctx, o.Waiting)
 	if err != nil {
 		return nil, err

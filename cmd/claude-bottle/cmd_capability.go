@@ -93,6 +93,9 @@ func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOpti
 	if err := capability.ValidateReason(o.reason); err != nil {
 		return err
 	}
+	if err := capability.ValidateUser(o.user); err != nil {
+		return err
+	}
 	ch, err := a.newChange(cmd, slug, &o.changeFlags)
 	if err != nil {
 		return err
@@ -114,7 +117,14 @@ func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOpti
 	if err != nil {
 		return err
 	}
-	return ch.report(capability.Add(cmd.Context(), ch.start(), c))
+	if err := capability.Check(ch.opts, capability.Change{Action: capability.ActionAdd, Capability: c}); err != nil {
+		return err
+	}
+	opts, err := ch.start()
+	if err != nil {
+		return err
+	}
+	return ch.report(capability.Add(cmd.Context(), opts, c))
 }
 
 // readSnippet reads --file: a path, or - for standard input.
@@ -160,7 +170,14 @@ func (a *app) newCapabilityRemoveCmd() *cobra.Command {
 				return err
 			}
 			defer ch.close()
-			return ch.report(capability.Remove(cmd.Context(), ch.start(), args[1]))
+			if err := capability.Check(ch.opts, capability.Change{Action: capability.ActionRemove, Name: args[1]}); err != nil {
+				return err
+			}
+			opts, err := ch.start()
+			if err != nil {
+				return err
+			}
+			return ch.report(capability.Remove(cmd.Context(), opts, args[1]))
 		},
 	}
 	f.bind(cmd, true)
@@ -179,7 +196,14 @@ func (a *app) newCapabilityRebaseCmd() *cobra.Command {
 				return err
 			}
 			defer ch.close()
-			return ch.report(capability.Rebase(cmd.Context(), ch.start()))
+			if err := capability.Check(ch.opts, capability.Change{Action: capability.ActionRebase}); err != nil {
+				return err
+			}
+			opts, err := ch.start()
+			if err != nil {
+				return err
+			}
+			return ch.report(capability.Rebase(cmd.Context(), opts))
 		},
 	}
 	f.bind(cmd, true)
@@ -247,13 +271,6 @@ func (a *app) newChange(cmd *cobra.Command, slug string, f *changeFlags) (*chang
 		Store: store, Plan: p, Request: tmpl, NoBuild: f.noBuild,
 		Waiting: func() { fmt.Fprintf(a.io.err, "waiting for another change to bottle %s to finish\n", slug) },
 	}
-	if f.noBuild {
-		return ch, nil
-	}
-	if err := ch.openBuilder(); err != nil {
-		ch.close()
-		return nil, err
-	}
 	return ch, nil
 }
 
@@ -278,15 +295,22 @@ func (ch *change) openBuilder() error {
 	return nil
 }
 
-// start starts the progress display (if building) and returns the
-// options to apply the change with.
-func (ch *change) start() capability.Options {
-	if ch.opts.Builder != nil {
-		if p, err := ch.a.newPrinter(ch.cmd.Context(), ch.flags.progress); err == nil {
-			ch.opts.Sink, ch.printer = p, p
-		}
+// start opens the driver, the engine and the progress display, unless
+// --no-build, once the input is checked, and returns the options to apply
+// the change with.
+func (ch *change) start() (capability.Options, error) {
+	if ch.flags.noBuild {
+		return ch.opts, nil
 	}
-	return ch.opts
+	if err := ch.openBuilder(); err != nil {
+		return ch.opts, err
+	}
+	p, err := ch.a.newPrinter(ch.cmd.Context(), ch.flags.progress)
+	if err != nil {
+		return ch.opts, err
+	}
+	ch.opts.Sink, ch.printer = p, p
+	return ch.opts, nil
 }
 
 func (ch *change) close() {
