@@ -122,7 +122,7 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 	if err := ch.needsState(b); err != nil {
 		return nil, err
 	}
-	unlock, err := b.Lock(ctx, o.Waiting)
+	unlock, err := b.LockState(ctx, o.Waiting)
 	if err != nil {
 		return nil, err
 	}

@@ -338,7 +338,7 @@ func TestNoBuildThenMarkBuilt(t *testing.T) {
 	if !st.NeedsBuild || !strings.Contains(st.Hint(), "claude-bottle build demo") {
 		t.Fatalf("status = %+v", st)
 	}
-	data, _, _ := w.bottle("demo").ReadFile(OverrideFile)
+	data, _, _ := w.bottle("demo").ReadFileAt(OverrideFile)
 	if err := MarkBuilt(context.Background(), w.store, "demo", FileDigest([]byte("other")), "sha256:x", "ci"); err != nil {
 		t.Fatal(err)
 	}

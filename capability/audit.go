@@ -49,7 +49,7 @@ func appendAudit(b *state.Bottle, e Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := b.AppendFile(AuditFile, append(line, '\n')); err != nil {
+	if err := b.AppendFileAt(AuditFile, append(line, '\n')); err != nil {
 		return fmt.Errorf("bottle %q: recording the change in %s: %w", b.Slug(), b.FilePath(AuditFile), err)
 	}
 	return nil
@@ -62,7 +62,7 @@ func Log(store *state.Store, slug string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, ok, err := b.ReadFile(AuditFile)
+	data, ok, err := b.ReadFileAt(AuditFile)
 	if err != nil || !ok {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ type Base struct {
 // with no capabilities.json, a hand-written override (phase 1); else the
 // repo's Dockerfile.
 func loadBase(b *state.Bottle, repo string, l *List) (*Base, error) {
-	if data, ok, err := b.ReadFile(BaseFile); err != nil {
+	if data, ok, err := b.ReadFileAt(BaseFile); err != nil {
 		return nil, err
 	} else if ok {
 		return newBase(SourceBottle, b.FilePath(BaseFile), data, false), nil
@@ -42,7 +42,7 @@ func loadBase(b *state.Bottle, repo string, l *List) (*Base, error) {
 		return nil, fmt.Errorf("bottle %q records a base of its own but %s is missing; set one with `claude-bottle state set-dockerfile %s FILE` or run `claude-bottle capability rollback %s`", b.Slug(), b.FilePath(BaseFile), b.Slug(), b.Slug())
 	}
 	if l == nil {
-		if data, ok, err := b.ReadFile(OverrideFile); err != nil {
+		if data, ok, err := b.ReadFileAt(OverrideFile); err != nil {
 			return nil, err
 		} else if ok {
 			return newBase(SourceBottle, b.FilePath(OverrideFile), data, true), nil

@@ -77,12 +77,12 @@ func TestAuditLogSkipsATornLastLine(t *testing.T) {
 	w := newWorld(t)
 	w.add("demo", "a", "RUN echo a")
 	b := w.bottle("demo")
-	b.AppendFile(AuditFile, []byte(`{"time":"2026-12-01T10:00:00Z","act`))
+	b.AppendFileAt(AuditFile, []byte(`{"time":"2026-12-01T10:00:00Z","act`))
 	log, err := Log(w.store, "demo")
 	if err != nil || len(log) != 1 {
 		t.Fatalf("Log with a torn last line = %d entries, %v", len(log), err)
 	}
-	b.AppendFile(AuditFile, []byte("\n{}\n"))
+	b.AppendFileAt(AuditFile, []byte("\n{}\n"))
 	if _, err := Log(w.store, "demo"); err == nil || !strings.Contains(err.Error(), "line 2 is damaged") {
 		t.Errorf("Log with a damaged line = %v", err)
 	}

@@ -66,9 +66,9 @@ func writeFiles(b *state.Bottle, files map[string][]byte) error {
 	for _, name := range stateFiles {
 		var err error
 		if data := files[name]; data != nil {
-			err = b.WriteFile(name, data, 0o644)
+			err = b.WriteFileAt(name, data, 0o644)
 		} else {
-			err = b.RemoveFile(name)
+			err = b.RemoveFileAt(name)
 		}
 		if err != nil {
 			return fmt.Errorf("bottle %q: writing its new state: %w", b.Slug(), err)
@@ -80,7 +80,7 @@ func writeFiles(b *state.Bottle, files map[string][]byte) error {
 // readPrevious reads previous/: the saved files (nil when absent then)
 // and its manifest.
 func readPrevious(b *state.Bottle) (map[string][]byte, *manifest, error) {
-	saved, ok, err := b.ReadDir(PreviousDir)
+	saved, ok, err := b.ReadDirFiles(PreviousDir)
 	if err != nil {
 		return nil, nil, err
 	}

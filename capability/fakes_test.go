@@ -189,7 +189,7 @@ func (w *world) add(slug, name, instructions string) *Result {
 }
 
 func (w *world) file(slug, name string) string {
-	data, ok, err := w.bottle(slug).ReadFile(name)
+	data, ok, err := w.bottle(slug).ReadFileAt(name)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func contentDigest(data []byte) string { return digest.FromBytes(data).String() 
 // readList reads a bottle's capabilities.json; ok is false when it has
 // none (a phase-1 bottle, or no state at all).
 func readList(b *state.Bottle) (*List, bool, error) {
-	data, ok, err := b.ReadFile(ListFile)
+	data, ok, err := b.ReadFileAt(ListFile)
 	if err != nil || !ok {
 		return nil, false, err
 	}

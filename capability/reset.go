@@ -22,7 +22,7 @@ func HasList(store *state.Store, slug string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, ok, err := b.ReadFile(ListFile)
+	_, ok, err := b.ReadFileAt(ListFile)
 	return ok, err
 }
 
@@ -49,7 +49,7 @@ func changeFiles(ctx context.Context, store *state.Store, slug, user, action str
 	if err != nil {
 		return err
 	}
-	unlock, err := b.Lock(ctx, nil)
+	unlock, err := b.LockState(ctx, nil)
 	if err != nil {
 		return err
 	}

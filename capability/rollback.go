@@ -27,7 +27,7 @@ func Rollback(ctx context.Context, o Options) (*Result, error) {
 	} else if !exists {
 		return nil, fmt.Errorf("%w: bottle %q has no state, so no earlier state to go back to", ErrNothingToRollBack, b.Slug())
 	}
-	unlock, err := b.Lock(ctx, o.Waiting)
+	unlock, err := b.LockState(ctx, o.Waiting)
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +115,10 @@ func loadFiles(b *state.Bottle) (*snapshot, error) {
 	if s.list, _, err = readList(b); err != nil {
 		return nil, err
 	}
-	if s.override, _, err = b.ReadFile(OverrideFile); err != nil {
+	if s.override, _, err = b.ReadFileAt(OverrideFile); err != nil {
 		return nil, err
 	}
-	if s.baseFile, _, err = b.ReadFile(BaseFile); err != nil {
+	if s.baseFile, _, err = b.ReadFileAt(BaseFile); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -138,7 +138,7 @@ func MarkBuilt(ctx context.Context, store *state.Store, slug, dockerfileDigest, 
 	if exists, err := b.Exists(); err != nil || !exists {
 		return err
 	}
-	unlock, err := b.Lock(ctx, nil)
+	unlock, err := b.LockState(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func MarkBuilt(ctx context.Context, store *state.Store, slug, dockerfileDigest, 
 	}
 	now := time.Now().UTC().Round(time.Second)
 	cur.list.Built = &Built{Dockerfile: dockerfileDigest, ImageID: imageID, At: now}
-	if err := b.WriteFile(ListFile, cur.list.encode(), 0o644); err != nil {
+	if err := b.WriteFileAt(ListFile, cur.list.encode(), 0o644); err != nil {
 		return err
 	}
 	if user == "" {

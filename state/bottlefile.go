@@ -22,8 +22,8 @@ import (
 // another process's write.
 const StateLockName = ".state.lock"
 
-// lockPoll is how often a waiting Lock tries again.
-const lockPoll = 50 * time.Millisecond
+// stateLockPoll is how often a waiting Lock tries again.
+const stateLockPoll = 50 * time.Millisecond
 
 // checkName refuses a file name that is not one or two plain path
 // components inside the bottle's folder ("capabilities.json",
@@ -48,7 +48,7 @@ func (b *Bottle) FilePath(name string) string { return filepath.Join(b.dir, file
 // ReadFile reads the file name of the bottle's folder. ok is false, with a
 // nil error, when it does not exist. A symbolic link, a file that is not
 // regular, or one another user could change is refused.
-func (b *Bottle) ReadFile(name string) (data []byte, ok bool, err error) {
+func (b *Bottle) ReadFileAt(name string) (data []byte, ok bool, err error) {
 	if err := checkName(name); err != nil {
 		return nil, false, err
 	}
@@ -78,7 +78,7 @@ func (b *Bottle) ReadFile(name string) (data []byte, ok bool, err error) {
 
 // WriteFile writes data as the file name of the bottle's folder,
 // atomically, creating the folder (and a subfolder named in name) first.
-func (b *Bottle) WriteFile(name string, data []byte, perm os.FileMode) error {
+func (b *Bottle) WriteFileAt(name string, data []byte, perm os.FileMode) error {
 	if err := b.ensureFor(name); err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (b *Bottle) WriteFile(name string, data []byte, perm os.FileMode) error {
 
 // RemoveFile removes the file name from the bottle's folder; a file that
 // is already absent is no error.
-func (b *Bottle) RemoveFile(name string) error {
+func (b *Bottle) RemoveFileAt(name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (b *Bottle) RemoveFile(name string) error {
 // AppendFile appends data to the file name of the bottle's folder (mode
 // 0600), in one write, and syncs it: for append-only logs. Callers that
 // need appends from several processes in order hold Lock.
-func (b *Bottle) AppendFile(name string, data []byte) error {
+func (b *Bottle) AppendFileAt(name string, data []byte) error {
 	if err := b.ensureFor(name); err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (b *Bottle) ReplaceDir(name string, files map[string][]byte) error {
 
 // ReadDir reads every regular file of the subfolder name (file name ->
 // content); ok is false when the subfolder does not exist.
-func (b *Bottle) ReadDir(name string) (files map[string][]byte, ok bool, err error) {
+func (b *Bottle) ReadDirFiles(name string) (files map[string][]byte, ok bool, err error) {
 	if err := checkName(name); err != nil {
 		return nil, false, err
 	}
@@ -197,7 +197,7 @@ func (b *Bottle) ReadDir(name string) (files map[string][]byte, ok bool, err err
 		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		data, ok, err := b.ReadFile(name + "/" + e.Name())
+		data, ok, err := b.ReadFileAt(name + "/" + e.Name())
 		if err != nil {
 			return nil, false, err
 		}
@@ -213,7 +213,7 @@ func (b *Bottle) ReadDir(name string) (files map[string][]byte, ok bool, err err
 // it. It waits while another process holds the lock, calling waiting once
 // (when not nil) so the caller can say why it pauses, until ctx ends. The
 // lock dies with its process, so a crash never leaves a bottle locked.
-func (b *Bottle) Lock(ctx context.Context, waiting func()) (unlock func(), err error) {
+func (b *Bottle) LockState(ctx context.Context, waiting func()) (unlock func(), err error) {
 	if err := b.ensure(); err != nil {
 		return nil, fmt.Errorf("bottle %q: %w", b.slug, err)
 	}
@@ -227,7 +227,7 @@ func (b *Bottle) Lock(ctx context.Context, waiting func()) (unlock func(), err e
 		if waiting != nil {
 			waiting()
 		}
-		ok, err = fl.TryLockContext(ctx, lockPoll)
+		ok, err = fl.TryLockContext(ctx, stateLockPoll)
 	}
 	if err != nil || !ok {
 		fl.Close()
