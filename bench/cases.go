@@ -8,8 +8,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/driver"
-	_ "github.com/claude-bottle/claude-bottle/driver/buildkit"  // registers the built-in drivers the
-	_ "github.com/claude-bottle/claude-bottle/driver/dockercli" // plugin manager discovers
+	_ "github.com/claude-bottle/claude-bottle/driver/builtin" // registers the built-in drivers the plugin manager discovers
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
 

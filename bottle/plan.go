@@ -49,6 +49,9 @@ type Plan struct {
 	DerivedImage string `json:"derived_image"`
 	// Transcript describes the last transcript snapshot, if any.
 	Transcript *state.SnapshotInfo `json:"transcript,omitempty"`
+	// State is the bottle's state folder, opened by Resolve: a launch
+	// restores and snapshots the transcript there.
+	State *state.Bottle `json:"-"`
 }
 
 // Options are the inputs of Resolve.
@@ -72,7 +75,7 @@ func Resolve(store *state.Store, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Slug: opts.Slug, Driver: opts.Driver, DriverReason: opts.DriverReason}
+	p := &Plan{Slug: opts.Slug, Driver: opts.Driver, DriverReason: opts.DriverReason, State: b}
 	if p.Repo, p.RepoFrom, err = repoRoot(store, opts); err != nil {
 		return nil, err
 	}

@@ -45,12 +45,18 @@ func newFixture(t *testing.T) fixture {
 	return fixture{store: store, repo: repo}
 }
 
+// resolve resolves a plan and checks that it carries the bottle's state;
+// the state is then dropped, so tests can compare plans as values.
 func (f fixture) resolve(t *testing.T, opts Options) *Plan {
 	t.Helper()
 	p, err := Resolve(f.store, opts)
 	if err != nil {
 		t.Fatalf("Resolve(%+v): %v", opts, err)
 	}
+	if p.State == nil || p.State.Slug() != opts.Slug || p.State.Dir() != filepath.Join(f.store.StateDir(), opts.Slug) {
+		t.Fatalf("Resolve(%+v) gave state %+v, want the bottle's own", opts, p.State)
+	}
+	p.State = nil
 	return p
 }
 

@@ -189,6 +189,18 @@ func ParseSecret(v string) (SecretSpec, error) {
 	return s, nil
 }
 
+// ParseSSH parses an --ssh value as docker and buildx take it: "default",
+// "ID", or "ID=PATH[,PATH...]" naming agent sockets or key files. No paths
+// means $SSH_AUTH_SOCK; an empty ID means "default".
+func ParseSSH(v string) SSHSpec {
+	id, paths, _ := strings.Cut(v, "=")
+	spec := SSHSpec{ID: id}
+	if paths != "" {
+		spec.Paths = strings.Split(paths, ",")
+	}
+	return spec
+}
+
 // ParseCacheSpec parses a --cache-from/--cache-to value: "type=registry,ref=X"
 // or, as buildx accepts, a bare reference meaning a registry cache.
 func ParseCacheSpec(v string) (CacheSpec, error) {

@@ -1,7 +1,3 @@
-// Package launch runs a bottle on the Docker engine: it layers the derived
-// image for the agent's working folder on the bottle's image, starts the
-// container with the folder bind-mounted, attaches the terminal, returns the
-// agent's exit code, and snapshots and restores the agent's transcript.
 package launch
 
 import (

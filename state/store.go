@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 )
 
 // Names of the files and folders inside a bottle's folder.
@@ -156,8 +155,4 @@ func diskError(what string, err error) error {
 		return fmt.Errorf("%s: the disk is full (%w); free some space and try again", what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
-}
-
-func hasPrefixDir(path, dir string) bool {
-	return path == dir || strings.HasPrefix(path, dir+string(filepath.Separator))
 }

@@ -115,10 +115,18 @@ func (a *app) newRootCmd() *cobra.Command {
 	return root
 }
 
-// commands lists the constructors of the top-level commands; each file that
-// defines a command adds itself here from an init function, so files can be
-// added without editing this one.
-var commands []func(a *app) *cobra.Command
+// commands are the constructors of the top-level commands: every command
+// claude-bottle has is listed here, and only here.
+var commands = []func(a *app) *cobra.Command{
+	newPlanCmd,
+	newBuildCmd,
+	newLaunchCmd,
+	newStateCmd,
+	newDriversCmd,
+	newPluginCmd,
+	newVersionCmd,
+	newDriverServeCmd,
+}
 
 const rootLong = `claude-bottle runs coding agents (Claude Code) in per-agent Docker containers
 called bottles, each named by a slug. It builds each bottle's image from the
@@ -133,16 +141,4 @@ func (a *app) setup() error {
 	}
 	a.log = slog.New(slog.NewTextHandler(a.io.err, &slog.HandlerOptions{Level: level}))
 	return nil
-}
-
-// groupCommand makes a command that only groups subcommands refuse an
-// unknown subcommand as bad usage (exit 2) instead of printing help.
-func groupCommand(cmd *cobra.Command) {
-	cmd.Args = cobra.ArbitraryArgs
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usageErr(fmt.Errorf("unknown command %q for %q; run `%s --help`", args[0], cmd.CommandPath(), cmd.CommandPath()))
-		}
-		return cmd.Help()
-	}
 }

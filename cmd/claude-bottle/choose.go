@@ -22,7 +22,7 @@ func (a *app) drivers(s config.Settings) (driverSource, error) {
 
 // chooseDriver names the driver a build will use and why: the one the user
 // named, else the best one that works here.
-func (a *app) chooseDriver(ctx context.Context, src driverSource, s config.Settings, f *driverFlags) (string, string, error) {
+func (a *app) chooseDriver(ctx context.Context, src driverSource, s config.Settings) (string, string, error) {
 	if s.Driver != "" {
 		return s.Driver, "named by " + s.DriverFrom, nil
 	}

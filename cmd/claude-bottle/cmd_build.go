@@ -18,8 +18,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/progress"
 )
 
-func init() { commands = append(commands, newBuildCmd) }
-
 // buildOptions are the flags of `claude-bottle build`.
 type buildOptions struct {
 	driverFlags
@@ -76,7 +74,7 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 	}
 	defer src.Close()
 	ctx := cmd.Context()
-	name, why, err := a.chooseDriver(ctx, src, s, &o.driverFlags)
+	name, why, err := a.chooseDriver(ctx, src, s)
 	if err != nil {
 		return err
 	}

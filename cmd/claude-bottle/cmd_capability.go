@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -281,7 +280,7 @@ func (ch *change) openBuilder() error {
 		return err
 	}
 	ch.src = src
-	name, why, err := ch.a.chooseDriver(ctx, src, ch.settings, &ch.flags.driverFlags)
+	name, why, err := ch.a.chooseDriver(ctx, src, ch.settings)
 	if err != nil {
 		return err
 	}
@@ -521,12 +520,6 @@ func writeLog(w io.Writer, slug string, log []capability.Entry) error {
 			dash(e.RequestID), dash(shortID(e.ImageBefore)), dash(shortID(e.ImageAfter)), dash(e.Detail))
 	}
 	return tw.Flush()
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // capabilityNames lists a status's capability names for one-line

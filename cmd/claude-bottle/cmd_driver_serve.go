@@ -6,8 +6,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
 
-func init() { commands = append(commands, newDriverServeCmd) }
-
 // newDriverServeCmd is the hidden command by which claude-bottle serves its
 // own built-in drivers: the plugin manager starts `claude-bottle
 // __driver-serve NAME` exactly as it starts a third-party plugin, so every

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,8 +14,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
-
-func init() { commands = append(commands, newDriversCmd) }
 
 // driversOptions are the flags of `claude-bottle drivers`.
 type driversOptions struct {
@@ -66,7 +64,7 @@ type driverView struct {
 
 func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
 	if o.format != "text" && o.format != "json" {
-		return usageErr(fmt.Errorf("--format %q: want text or json", o.format))
+		return badFormat(o.format)
 	}
 	s, err := a.settings(&o.flags)
 	if err != nil {
@@ -137,15 +135,13 @@ func featureList(info driver.Info) []string {
 			out = append(out, string(f))
 		}
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	return out
 }
 
 func writeDrivers(w io.Writer, views []driverView, format string) error {
 	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
+		return writeJSON(w, views)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSOURCE\tVERSION\tPROTOCOL\tFEATURES\tSTATUS")
@@ -183,22 +179,4 @@ func statusText(v driverView) string {
 		return "ready (default)"
 	}
 	return "ready"
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

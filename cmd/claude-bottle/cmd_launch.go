@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/launch"
 )
-
-func init() { commands = append(commands, newLaunchCmd) }
 
 // launchOptions are the flags of `claude-bottle launch`.
 type launchOptions struct {
@@ -81,7 +80,7 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	}
 	defer src.Close()
 	ctx := cmd.Context()
-	p, err := a.planWith(cmd, src, slug, s, &o.driverFlags, o.cwd)
+	p, err := a.planWith(ctx, src, slug, s, o.cwd)
 	if err != nil {
 		return err
 	}
@@ -90,29 +89,23 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 		return err
 	}
 	writeSummary(a.io.err, v)
-	spec, err := a.runSpec(p, s, o, command, env)
+	ro, err := a.runOptions(s, o, command, env)
 	if err != nil {
 		return err
 	}
+	po := launch.PrepareOptions{Plan: p, Build: tmpl, NoBuild: o.noBuild}
 	if o.dryRun {
-		return writeDryRun(a.io.out, p, tmpl, spec, o)
+		return writeDryRun(a.io.out, launch.Sequence(po, ro))
 	}
-	if !o.noBuild {
-		if err := a.buildForLaunch(cmd, src, p, s, tmpl, o.progress); err != nil {
-			return err
-		}
+	if po.Engine, err = launch.Connect(s.DriverConfig.DockerHost); err != nil {
+		return err
 	}
-	cli, err := launch.Connect(s.DriverConfig.DockerHost)
+	defer po.Engine.Close()
+	prep, err := a.prepare(ctx, src, s, po, o.progress)
 	if err != nil {
 		return err
 	}
-	defer cli.Close()
-	if p.DerivedImage != "" {
-		if _, err := launch.BuildDerived(ctx, cli, p.Image, p.Cwd, p.DerivedImage); err != nil {
-			return err
-		}
-	}
-	out, err := launch.Run(ctx, cli, spec)
+	out, err := prep.Run(ctx, ro)
 	if err != nil {
 		return err
 	}
@@ -123,72 +116,49 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	return nil
 }
 
-// planWith resolves the plan and chooses the driver from src.
-func (a *app) planWith(cmd *cobra.Command, src driverSource, slug string, s config.Settings, f *driverFlags, cwd string) (*bottle.Plan, error) {
-	store, err := a.store()
+// prepare opens the plan's driver and a progress display unless nothing
+// is built, and prepares the bottle's image; the display ends before the
+// bottle takes the terminal.
+func (a *app) prepare(ctx context.Context, src driverSource, s config.Settings, po launch.PrepareOptions, mode string) (*launch.Prepared, error) {
+	if po.NoBuild {
+		return launch.Prepare(ctx, po)
+	}
+	var err error
+	if po.Builder, err = openDriver(ctx, src, po.Plan.Driver, s); err != nil {
+		return nil, err
+	}
+	printer, err := a.newPrinter(ctx, mode)
 	if err != nil {
 		return nil, err
 	}
-	p, err := bottle.Resolve(store, bottle.Options{Slug: slug, Repo: s.Repo, RepoFrom: s.RepoFrom, Cwd: cwd})
-	if err != nil {
-		return nil, err
-	}
-	p.Driver, p.DriverReason, err = a.chooseDriver(cmd.Context(), src, s, f)
-	return p, err
-}
-
-func (a *app) buildForLaunch(cmd *cobra.Command, src driverSource, p *bottle.Plan, s config.Settings, tmpl driver.Request, progress string) error {
-	if err := p.CheckDockerfile(); err != nil {
-		return err
-	}
-	b, err := openDriver(cmd.Context(), src, p.Driver, s)
-	if err != nil {
-		return err
-	}
-	printer, err := a.newPrinter(cmd.Context(), progress)
-	if err != nil {
-		return err
-	}
-	digest := overrideDigest(p)
-	res, err := b.Build(cmd.Context(), p.RequestWith(tmpl), printer)
+	po.Sink = printer
+	digest := overrideDigest(po.Plan)
+	prep, err := launch.Prepare(ctx, po)
 	printer.Wait()
-	if err != nil {
-		return fmt.Errorf("building bottle %s (%s from %s): %w", p.Slug, p.Image, p.Dockerfile, err)
+	if err == nil && prep.Built != nil {
+		a.markBuilt(ctx, po.Plan, digest, prep.Built.ImageID)
 	}
-	a.markBuilt(cmd.Context(), p, digest, res.ImageID)
-	return nil
+	return prep, err
 }
 
-// runSpec turns the plan and flags into what launch.Run needs.
-func (a *app) runSpec(p *bottle.Plan, s config.Settings, o *launchOptions, command, env []string) (launch.Spec, error) {
-	store, err := a.store()
-	if err != nil {
-		return launch.Spec{}, err
-	}
-	b, err := store.Bottle(p.Slug)
-	if err != nil {
-		return launch.Spec{}, err
-	}
+// runOptions turns the flags into how launch runs the bottle.
+func (a *app) runOptions(s config.Settings, o *launchOptions, command, env []string) (launch.RunOptions, error) {
 	dir := s.TranscriptDir
 	if o.transcriptDir != "" {
 		dir = o.transcriptDir
 	}
 	if !strings.HasPrefix(dir, "/") {
-		return launch.Spec{}, usageErr(fmt.Errorf("--transcript-dir %q must be an absolute path inside the bottle", dir))
+		return launch.RunOptions{}, usageErr(fmt.Errorf("--transcript-dir %q must be an absolute path inside the bottle", dir))
 	}
-	image := p.Image
-	if p.DerivedImage != "" {
-		image = p.DerivedImage
-	}
-	spec := launch.Spec{
-		Slug: p.Slug, Image: image, Cwd: p.Cwd, Cmd: command, Env: env, TranscriptDir: dir,
-		Bottle: b, Resume: o.resume, Keep: o.keep, Attach: o.attach,
+	ro := launch.RunOptions{
+		Cmd: command, Env: env, TranscriptDir: dir,
+		Resume: o.resume, Keep: o.keep, Attach: o.attach,
 		Stdout: a.io.out, Stderr: a.io.err, Log: a.log,
 	}
 	if f, ok := a.io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		spec.Stdin, spec.TTY, spec.Terminal = f, a.io.isTerminal, fdTerminal{f}
+		ro.Stdin, ro.TTY, ro.Terminal = f, a.io.isTerminal, fdTerminal{f}
 	}
-	return spec, nil
+	return ro, nil
 }
 
 // runEnv builds the bottle's run-time environment: ANTHROPIC_API_KEY from
@@ -224,17 +194,17 @@ func (a *app) reportRun(out launch.Outcome) {
 	}
 }
 
-// writeDryRun prints the build and run launch would do.
-func writeDryRun(w io.Writer, p *bottle.Plan, tmpl driver.Request, spec launch.Spec, o *launchOptions) error {
-	if o.noBuild {
+// writeDryRun prints the steps launch would take.
+func writeDryRun(w io.Writer, st launch.Steps) error {
+	if st.Build == nil {
 		fmt.Fprintf(w, "build: skipped (--no-build)\n")
 	} else {
-		fmt.Fprintf(w, "build: driver %s builds %s with context %s as %s\n", p.Driver, p.Dockerfile, p.Context, p.Image)
+		fmt.Fprintf(w, "build: driver %s builds %s with context %s as %s\n", st.Driver, st.Build.Dockerfile, st.Build.ContextDir, strings.Join(st.Build.Tags, ", "))
 	}
-	if p.DerivedImage != "" {
-		fmt.Fprintf(w, "derive: %s on %s: WORKDIR %s, label %s\n", p.DerivedImage, p.Image, p.Cwd, bottle.CwdLabel)
+	if d := st.Derive; d != nil {
+		fmt.Fprintf(w, "derive: %s on %s: WORKDIR %s, label %s\n", d.Tag, d.Base, d.Cwd, bottle.CwdLabel)
 	}
-	fmt.Fprintf(w, "run: %s\n", strings.Join(launch.DockerRunEquivalent(spec), " "))
+	fmt.Fprintf(w, "run: %s\n", strings.Join(launch.DockerRunEquivalent(st.Run), " "))
 	return nil
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -10,8 +8,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/capability"
 )
-
-func init() { commands = append(commands, newPlanCmd) }
 
 // planOptions are the flags of `claude-bottle plan`.
 type planOptions struct {
@@ -28,7 +24,7 @@ func newPlanCmd(a *app) *cobra.Command {
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.format != "text" && o.format != "json" {
-				return usageErr(fmt.Errorf("--format %q: want text or json", o.format))
+				return badFormat(o.format)
 			}
 			p, err := a.plan(cmd, args[0], &o.driverFlags, o.cwd)
 			if err != nil {
@@ -58,29 +54,17 @@ func (a *app) plan(cmd *cobra.Command, slug string, f *driverFlags, cwd string) 
 		return nil, err
 	}
 	defer src.Close()
-	return a.planWith(cmd, src, slug, s, f, cwd)
+	return a.planWith(cmd.Context(), src, slug, s, cwd)
 }
 
 func writePlan(w io.Writer, p *capability.PlanView, format string) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return writeJSON(w, p)
 	case "text", "":
 		writeSummary(w, p)
 		return nil
 	default:
-		return usageErr(fmt.Errorf("--format %q: want text or json", format))
-	}
-}
-
-// exactArgs is cobra.ExactArgs with a message that names what is missing.
-func exactArgs(n int, names string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErr(fmt.Errorf("%s takes %s (got %d arguments); see `%s --help`", cmd.Name(), names, len(args), cmd.CommandPath()))
-		}
-		return nil
+		return badFormat(format)
 	}
 }

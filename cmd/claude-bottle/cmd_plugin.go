@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
-
-func init() { commands = append(commands, newPluginCmd) }
 
 func newPluginCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -94,7 +90,7 @@ func (a *app) newPluginListCmd() *cobra.Command {
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
-				return usageErr(fmt.Errorf("--format %q: want text or json", format))
+				return badFormat(format)
 			}
 			m, err := a.pluginManager()
 			if err != nil {
@@ -122,9 +118,7 @@ func (a *app) writePlugins(list []plugins.Installed, format string) error {
 		views = append(views, v)
 	}
 	if format == "json" {
-		enc := json.NewEncoder(a.io.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
+		return writeJSON(a.io.out, views)
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(a.io.out, "no driver plugins installed (install one with claude-bottle plugin install PATH)")
@@ -165,5 +159,3 @@ func (a *app) newPluginRemoveCmd() *cobra.Command {
 		},
 	}
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

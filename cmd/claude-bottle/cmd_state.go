@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -13,8 +12,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/state"
 )
-
-func init() { commands = append(commands, newStateCmd) }
 
 func newStateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -122,12 +119,10 @@ func (a *app) stateView(slug string) (stateView, error) {
 func writeStateView(a *app, v stateView, format string) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(a.io.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return writeJSON(a.io.out, v)
 	case "text", "":
 	default:
-		return usageErr(fmt.Errorf("--format %q: want text or json", format))
+		return badFormat(format)
 	}
 	tw := tabwriter.NewWriter(a.io.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "bottle\t%s\nfolder\t%s\nimage\t%s\n", v.Slug, v.Dir, v.Image)
@@ -293,12 +288,10 @@ func (a *app) newStateListCmd() *cobra.Command {
 
 func writeStateList(a *app, views []stateView, format string) error {
 	if format == "json" {
-		enc := json.NewEncoder(a.io.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
+		return writeJSON(a.io.out, views)
 	}
 	if format != "text" && format != "" {
-		return usageErr(fmt.Errorf("--format %q: want text or json", format))
+		return badFormat(format)
 	}
 	tw := tabwriter.NewWriter(a.io.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SLUG\tIMAGE\tOVERRIDE\tTRANSCRIPT")

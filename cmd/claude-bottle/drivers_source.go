@@ -7,8 +7,7 @@ import (
 	"sync"
 
 	"github.com/claude-bottle/claude-bottle/driver"
-	_ "github.com/claude-bottle/claude-bottle/driver/buildkit"
-	_ "github.com/claude-bottle/claude-bottle/driver/dockercli"
+	_ "github.com/claude-bottle/claude-bottle/driver/builtin" // registers the built-in drivers
 )
 
 // driverSource opens drivers by name and picks the default. The plugin

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/capability"
@@ -86,5 +85,5 @@ func exitCode(ctx context.Context, err error) int {
 
 // errorLine renders err as one line for stderr.
 func errorLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+	return oneLine(err.Error())
 }

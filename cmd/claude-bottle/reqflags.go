@@ -65,12 +65,7 @@ func (f *requestFlags) apply(req *driver.Request) error {
 		req.SecretSource = src
 	}
 	for _, s := range f.ssh {
-		id, paths, _ := strings.Cut(s, "=")
-		spec := driver.SSHSpec{ID: id}
-		if paths != "" {
-			spec.Paths = strings.Split(paths, ",")
-		}
-		req.SSH = append(req.SSH, spec)
+		req.SSH = append(req.SSH, driver.ParseSSH(s))
 	}
 	if req.CacheFrom, err = cacheSpecs(f.cacheFrom); err != nil {
 		return err

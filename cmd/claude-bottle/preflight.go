@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/capability"
+	"github.com/claude-bottle/claude-bottle/config"
 )
+
+// The preflight that plan and launch share: a bottle's plan with the
+// driver that would build it, and the summary that shows it at a glance.
 
 // writeSummary prints the preflight summary: at a glance, which Dockerfile
 // and which image the bottle runs on, whether it is rebuilt, with which
@@ -46,15 +52,16 @@ func writeSummary(w io.Writer, v *capability.PlanView) {
 	tw.Flush()
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+// planWith resolves the plan and chooses the driver from src.
+func (a *app) planWith(ctx context.Context, src driverSource, slug string, s config.Settings, cwd string) (*bottle.Plan, error) {
+	store, err := a.store()
+	if err != nil {
+		return nil, err
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
+	p, err := bottle.Resolve(store, bottle.Options{Slug: slug, Repo: s.Repo, RepoFrom: s.RepoFrom, Cwd: cwd})
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	p.Driver, p.DriverReason, err = a.chooseDriver(ctx, src, s)
+	return p, err
 }

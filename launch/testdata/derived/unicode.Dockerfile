@@ -1,0 +1,3 @@
+FROM claude-bottle:latest
+WORKDIR "/home/zoë/プロジェクト"
+LABEL dev.claude-bottle.cwd="/home/zoë/プロジェクト"
