@@ -32,6 +32,7 @@ func NewEngine(cli *client.Client) Engine { return &mobyEngine{cli: cli} }
 
 type mobyEngine struct{ cli *client.Client }
 
+// ImageID inspects ref; a missing image is "", not an error.
 func (e *mobyEngine) ImageID(ctx context.Context, ref string) (string, error) {
 	img, err := e.cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
@@ -43,6 +44,7 @@ func (e *mobyEngine) ImageID(ctx context.Context, ref string) (string, error) {
 	return img.ID, nil
 }
 
+// Tag tags source as target through the engine API.
 func (e *mobyEngine) Tag(ctx context.Context, source, target string) error {
 	if _, err := e.cli.ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target}); err != nil {
 		return engineError(fmt.Sprintf("tagging %s as %s", source, target), err)
@@ -50,6 +52,7 @@ func (e *mobyEngine) Tag(ctx context.Context, source, target string) error {
 	return nil
 }
 
+// Untag removes the name ref (an image remove without pruning).
 func (e *mobyEngine) Untag(ctx context.Context, ref string) error {
 	_, err := e.cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{})
 	if err != nil && !cerrdefs.IsNotFound(err) {

@@ -31,7 +31,9 @@ func TestCapabilities(t *testing.T) {
 		{"buildkit-standalone", func(t *testing.T, _ *cli) []string {
 			return []string{"--driver", "buildkit", "--buildkit-addr", testenv.Buildkitd(t).Addr}
 		}},
-		{"docker", func(*testing.T, *cli) []string { return []string{"--driver", "docker", "--docker-bin", testenv.DockerCLI()} }},
+		{"docker", func(*testing.T, *cli) []string {
+			return []string{"--driver", "docker", "--docker-bin", testenv.DockerCLI()}
+		}},
 		{"buildah-plugin", func(t *testing.T, c *cli) []string {
 			requireBuildah(t)
 			c.run(0, "plugin", "install", pluginBinary(t, "buildah"))
