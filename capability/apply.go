@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
@@ -425,7 +424,7 @@ func swap(ctx context.Context, e Engine, slug, id string, rebuilt bool) error {
 func pendingImage(slug string) string {
 	var b [4]byte
 	rand.Read(b[:])
-	return strings.TrimSuffix(bottle.RebuiltImage(slug), ":latest") + ":pending-" + hex.EncodeToString(b[:])
+	return bottle.PendingImage(slug, hex.EncodeToString(b[:]))
 }
 
 // writeTemp writes the override to build into the bottle's folder, under
