@@ -1,10 +1,13 @@
 package capability
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/driver"
 )
 
 // BuildError is a change whose build failed. Nothing was changed: the
@@ -27,6 +30,8 @@ type BuildError struct {
 func (e *BuildError) Error() string {
 	var b strings.Builder
 	switch {
+	case errors.Is(e.Err, driver.ErrCanceled):
+		fmt.Fprintf(&b, "the build for bottle %q was canceled", e.Slug)
 	case e.Capability != "":
 		fmt.Fprintf(&b, "capability %q failed to build on bottle %q", e.Capability, e.Slug)
 	default:

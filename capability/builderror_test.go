@@ -71,6 +71,9 @@ func TestBuildErrorKeepsTheDriversClass(t *testing.T) {
 	if !errors.Is(err, driver.ErrCanceled) {
 		t.Error("the driver's class is lost")
 	}
+	if !strings.HasPrefix(err.Error(), `the build for bottle "demo" was canceled; nothing was changed`) {
+		t.Errorf("a canceled build says %q", err)
+	}
 }
 
 func TestAuditLogSkipsATornLastLine(t *testing.T) {

@@ -70,6 +70,7 @@ func capabilityFlow(t *testing.T, c *cli) {
 	t.Run("drift and rebase", r.driftAndRebase)
 	t.Run("rollback", r.rollback)
 	t.Run("two adds at once", r.concurrentAdds)
+	t.Run("no-build then build", r.noBuildThenBuild)
 }
 
 func newCapRun(t *testing.T, c *cli) *capRun {
@@ -240,6 +241,34 @@ func (r *capRun) concurrentAdds(t *testing.T) {
 	}
 	if strings.Count(readFile(t, filepath.Join(r.home, "state", r.slug, "audit.jsonl")), `"action":"add"`) < 3 {
 		t.Error("the audit log lacks an add")
+	}
+}
+
+// noBuildThenBuild records a change without building (as CI does): the
+// tag stays, plan says the bottle needs a build, and `build` builds the
+// new override and clears it.
+func (r *capRun) noBuildThenBuild(t *testing.T) {
+	r.t = t
+	id := imageID(r.latest)
+	r.run(0, r.with("capability", "add", r.slug, "later", "--run", "echo later > /etc/later", "--no-build", "--repo", r.repo)...)
+	if imageID(r.latest) != id {
+		t.Error("--no-build moved the tag")
+	}
+	var plan struct {
+		NeedsBuild bool `json:"needs_build"`
+		Hint       string
+	}
+	r.jsonOut(&plan, r.with("plan", r.slug, "--repo", r.repo, "--format", "json")...)
+	if !plan.NeedsBuild || !strings.Contains(plan.Hint, "claude-bottle build "+r.slug) {
+		t.Errorf("plan after --no-build = %+v", plan)
+	}
+	r.run(0, r.with("build", r.slug, "--repo", r.repo, "--progress", "plain")...)
+	if out := testenv.RunImage(t, r.latest, "cat", "/etc/later"); out != "later" {
+		t.Errorf("/etc/later after build = %q", out)
+	}
+	r.jsonOut(&plan, r.with("plan", r.slug, "--repo", r.repo, "--format", "json")...)
+	if plan.NeedsBuild {
+		t.Error("still needs a build after build")
 	}
 }
 

@@ -107,3 +107,39 @@ func TestCapabilityNoBuild(t *testing.T) {
 		t.Errorf("a taken name: %d %q", r.code, r.errOut)
 	}
 }
+
+// TestStateSetDockerfileOnABottleWithCapabilities: the bottle's own
+// Dockerfile becomes its base, the override goes stale until rebased,
+// and reset clears the capabilities with the override.
+func TestStateSetDockerfileOnABottleWithCapabilities(t *testing.T) {
+	f := newCLIFixture(t)
+	f.ok("capability", "add", "demo", "jq", "--run", "true", "--no-build", "--repo", f.repo)
+	own := f.write("own.Dockerfile", "FROM scratch\nUSER 1000\n")
+	r := f.ok("state", "set-dockerfile", "demo", own)
+	if !strings.Contains(r.errOut, "base.Dockerfile is now its base") || !strings.Contains(r.errOut, "capability rebase demo") {
+		t.Errorf("set-dockerfile said %q", r.errOut)
+	}
+	r = f.ok("capability", "list", "demo", "--repo", f.repo)
+	if !strings.Contains(r.out, "stale since") || !strings.Contains(r.out, "bottle's base Dockerfile") {
+		t.Errorf("list after set-dockerfile:\n%s", r.out)
+	}
+	f.ok("capability", "rebase", "demo", "--no-build", "--repo", f.repo)
+	r = f.ok("capability", "show", "demo", "--repo", f.repo)
+	if !strings.Contains(r.out, "base.Dockerfile") || !strings.Contains(r.out, "+USER root\n+RUN true\n+USER 1000") {
+		t.Errorf("show after rebase:\n%s", r.out)
+	}
+	f.ok("state", "reset", "demo")
+	r = f.ok("capability", "list", "demo", "--repo", f.repo)
+	if !strings.Contains(r.out, "has no capabilities") {
+		t.Errorf("list after reset:\n%s", r.out)
+	}
+	if r := f.ok("plan", "demo", "--repo", f.repo, "--driver", "buildkit", "--format", "json"); !strings.Contains(r.out, `"image": "claude-bottle:latest"`) {
+		t.Errorf("plan after reset:\n%s", r.out)
+	}
+	r = f.ok("capability", "log", "demo")
+	for _, want := range []string{"add", "set-base", "rebase", "reset"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("log lacks %s:\n%s", want, r.out)
+		}
+	}
+}
