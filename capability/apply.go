@@ -139,12 +139,14 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 		return nil, err
 	}
 	res.Image, res.ImageAfter = next.tag(b.Slug()), res.ImageBefore
+	var undo tagSet
 	if !o.NoBuild {
-		if err := o.buildAndSwap(ctx, b, next, res); err != nil {
+		if undo, err = o.buildAndSwap(ctx, b, next, res); err != nil {
 			return nil, err
 		}
 	}
 	if err := commit(b, cur, next, res.ImageBefore, o.now()); err != nil {
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
 		return nil, err
 	}
 	if next.override != nil {
@@ -355,7 +357,7 @@ func (cur *snapshot) change(slug string, ch Change, now time.Time) (*snapshot, e
 // buildAndSwap builds next's image to a temporary tag and, on success,
 // moves the tags: the bottle's old rebuilt image to :previous, the new
 // image to the bottle's tag.
-func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapshot, res *Result) error {
+func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapshot, res *Result) (tagSet, error) {
 	slug := b.Slug()
 	pending := pendingImage(slug)
 	req := o.Request
@@ -363,7 +365,7 @@ func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapsh
 	if next.override != nil {
 		tmp, err := writeTemp(b, next.override)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer os.Remove(tmp)
 		req.Dockerfile = tmp
@@ -372,20 +374,26 @@ func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapsh
 	built, err := o.Builder.Build(ctx, req, capture)
 	if err != nil {
 		o.Engine.Untag(context.WithoutCancel(ctx), pending)
-		return buildError(slug, err, capture, next.rendered, req.Dockerfile)
+		return nil, buildError(slug, err, capture, next.rendered, req.Dockerfile)
 	}
 	res.Built, res.Steps = true, built.Steps
 	id := built.ImageID
 	if id == "" {
 		if id, err = o.Engine.ImageID(ctx, pending); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	undo, err := readTags(ctx, o.Engine, slug)
+	if err != nil {
+		return nil, err
+	}
 	if err := swap(ctx, o.Engine, slug, id, next.override != nil); err != nil {
-		return err
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
+		return nil, err
 	}
 	if err := o.Engine.Untag(context.WithoutCancel(ctx), pending); err != nil {
-		return err
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
+		return nil, err
 	}
 	res.ImageAfter = id
 	digest := ""
@@ -393,7 +401,7 @@ func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapsh
 		digest = contentDigest(next.override)
 	}
 	next.list.Built = &Built{Dockerfile: digest, ImageID: id, At: o.now()}
-	return nil
+	return undo, nil
 }
 
 // swap gives the image id the bottle's tag: the rebuilt tag when the
@@ -418,6 +426,38 @@ func swap(ctx context.Context, e Engine, slug, id string, rebuilt bool) error {
 		return e.Untag(ctx, latest)
 	}
 	return nil
+}
+
+// tagSet is what a bottle's tags pointed at before a swap ("" for a tag
+// that did not exist), to undo the swap when the state that goes with it
+// cannot be written: the tags and the state move together or not at all.
+type tagSet map[string]string
+
+func readTags(ctx context.Context, e Engine, slug string) (tagSet, error) {
+	ts := tagSet{}
+	for _, ref := range []string{bottle.RebuiltImage(slug), bottle.PreviousImage(slug), bottle.BaseImage} {
+		id, err := e.ImageID(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		ts[ref] = id
+	}
+	return ts, nil
+}
+
+// restore puts every tag back where it was, as far as the engine lets it
+// (best effort: it runs after another failure, which is the one reported).
+func (ts tagSet) restore(ctx context.Context, e Engine) {
+	for ref, id := range ts {
+		now, err := e.ImageID(ctx, ref)
+		switch {
+		case err != nil || now == id:
+		case id == "":
+			e.Untag(ctx, ref)
+		default:
+			e.Tag(ctx, id, ref)
+		}
+	}
 }
 
 // pendingImage is the temporary tag a change builds to before the swap.

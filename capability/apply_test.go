@@ -410,3 +410,28 @@ func TestShowAndProposeDiff(t *testing.T) {
 		t.Errorf("a taken name: %v", err)
 	}
 }
+
+// TestFailedSwapPutsTheTagsBack: when the engine fails half-way through a
+// swap, the tags go back where they were and the state is not written.
+func TestFailedSwapPutsTheTagsBack(t *testing.T) {
+	w := newWorld(t)
+	w.add("demo", "a", "RUN echo a")
+	w.add("demo", "b", "RUN echo b")
+	before, tags := w.stateTree("demo"), w.engine.list()
+	w.engine.failUntag = ":pending-"
+	if _, err := Add(context.Background(), w.opts("demo"), Capability{Name: "c", Instructions: "RUN echo c"}); err == nil || !strings.Contains(err.Error(), "refused to untag") {
+		t.Fatalf("Add = %v", err)
+	}
+	w.engine.failUntag = ""
+	for k := range w.engine.tags {
+		if strings.Contains(k, ":pending-") {
+			delete(w.engine.tags, k) // the fake refused to remove it; the real engine's would be gone
+		}
+	}
+	if got := w.engine.list(); got != tags {
+		t.Errorf("tags after a failed swap:\n%s\nwant\n%s", got, tags)
+	}
+	if w.stateTree("demo") != before {
+		t.Error("a failed swap changed the state")
+	}
+}

@@ -41,7 +41,11 @@ func commit(b *state.Bottle, cur, next *snapshot, curImage string, now time.Time
 	if err := savePrevious(b, cur.files(), curImage, now); err != nil {
 		return err
 	}
-	return writeFiles(b, next.files())
+	if err := writeFiles(b, next.files()); err != nil {
+		writeFiles(b, cur.files()) // best effort: back to the state that goes with the old tags
+		return err
+	}
+	return nil
 }
 
 func savePrevious(b *state.Bottle, files map[string][]byte, image string, now time.Time) error {

@@ -21,6 +21,8 @@ type fakeEngine struct {
 	mu     sync.Mutex
 	tags   map[string]string // name -> ID
 	images map[string]bool   // IDs, tagged or not
+	// failUntag makes Untag of a name containing it fail.
+	failUntag string
 }
 
 func newFakeEngine() *fakeEngine {
@@ -69,6 +71,9 @@ func (e *fakeEngine) Tag(_ context.Context, source, target string) error {
 func (e *fakeEngine) Untag(_ context.Context, ref string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.failUntag != "" && strings.Contains(ref, e.failUntag) {
+		return fmt.Errorf("engine refused to untag %s", ref)
+	}
 	delete(e.tags, ref)
 	return nil
 }

@@ -51,7 +51,12 @@ func Rollback(ctx context.Context, o Options) (*Result, error) {
 	if res.ImageBefore, err = o.Engine.ImageID(ctx, cur.tag(slug)); err != nil {
 		return nil, err
 	}
+	undo, err := readTags(ctx, o.Engine, slug)
+	if err != nil {
+		return nil, err
+	}
 	if err := swapBack(ctx, o.Engine, slug, back.override != nil, m.ImageID); err != nil {
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
 		return nil, err
 	}
 	if res.ImageAfter, err = o.Engine.ImageID(ctx, res.Image); err != nil {
@@ -59,9 +64,12 @@ func Rollback(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Built = true
 	if err := savePrevious(b, cur.files(), res.ImageBefore, o.now()); err != nil {
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
 		return nil, err
 	}
 	if err := writeFiles(b, back.files()); err != nil {
+		writeFiles(b, cur.files())
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
 		return nil, err
 	}
 	if back.override != nil {

@@ -1,7 +1,6 @@
 package capability
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -124,45 +123,6 @@ func ViewPlan(store *state.Store, p *bottle.Plan) (*PlanView, error) {
 		return nil, err
 	}
 	return &PlanView{Plan: p, Capabilities: st.Capabilities, Stale: st.Stale, StaleSince: st.StaleSince, NeedsBuild: st.NeedsBuild, Hint: st.Hint()}, nil
-}
-
-// MarkBuilt records that the override whose content digest is
-// dockerfileDigest was built as imageID (by `build` or `launch`), so the
-// bottle no longer needs a build. It does nothing for a bottle without
-// capabilities, or when the override changed since (a concurrent change).
-func MarkBuilt(ctx context.Context, store *state.Store, slug, dockerfileDigest, imageID, user string) error {
-	b, err := store.Bottle(slug)
-	if err != nil {
-		return err
-	}
-	if exists, err := b.Exists(); err != nil || !exists {
-		return err
-	}
-	unlock, err := b.LockState(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	cur, err := loadFiles(b)
-	if err != nil || cur.list == nil || cur.override == nil || contentDigest(cur.override) != dockerfileDigest {
-		return err
-	}
-	if cur.list.Built != nil && cur.list.Built.Dockerfile == dockerfileDigest && cur.list.Built.ImageID == imageID {
-		return nil
-	}
-	before := ""
-	if cur.list.Built != nil {
-		before = cur.list.Built.ImageID
-	}
-	now := time.Now().UTC().Round(time.Second)
-	cur.list.Built = &Built{Dockerfile: dockerfileDigest, ImageID: imageID, At: now}
-	if err := b.WriteFileAt(ListFile, cur.list.encode(), 0o644); err != nil {
-		return err
-	}
-	if user == "" {
-		user = CurrentUser()
-	}
-	return appendAudit(b, Entry{Time: now, User: user, Action: ActionBuilt, BaseDigest: cur.list.Base.Digest, ImageBefore: before, ImageAfter: imageID})
 }
 
 // FileDigest is the content digest capability records of a Dockerfile,

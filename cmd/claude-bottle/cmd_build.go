@@ -88,10 +88,11 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 		return err
 	}
 	plans, rebaseErr := a.checkStale(ctx, plans, o.rebase, s, b, printer)
-	digests := map[string]string{}
-	for _, p := range plans {
-		digests[p.Slug] = overrideDigest(p)
+	hold, err := a.holdBottles(ctx, plans)
+	if err != nil {
+		return err
 	}
+	defer hold.Release()
 	label := func(l string) driver.Sink { return progress.Label(l, printer) }
 	if len(plans) == 1 {
 		label = func(string) driver.Sink { return printer }
@@ -100,9 +101,9 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 		Jobs: o.jobs, Builder: b, Driver: name, Sink: label, Request: tmpl,
 	})
 	printer.Wait()
-	for i, out := range outs {
+	for _, out := range outs {
 		if out.Err == nil && out.Error == "" {
-			a.markBuilt(ctx, plans[i], digests[out.Slug], out.ImageID)
+			a.recordBuilt(hold, out.Slug, out.ImageID)
 		}
 	}
 	if o.metadataFile != "" {

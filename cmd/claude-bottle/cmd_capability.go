@@ -544,31 +544,28 @@ func (a *app) viewPlan(p *bottle.Plan) (*capability.PlanView, error) {
 	return capability.ViewPlan(store, p)
 }
 
-// overrideDigest is the digest of the override a rebuilt plan is about to
-// build, read before the build ("" when it has none or cannot be read).
-func overrideDigest(p *bottle.Plan) string {
-	if !p.Rebuilt {
-		return ""
-	}
-	data, err := os.ReadFile(p.Dockerfile)
+// holdBottles keeps the capability state of the plans' bottles still
+// while they are built, so a change applied meanwhile waits for the build
+// (and says so) instead of being overwritten by it.
+func (a *app) holdBottles(ctx context.Context, plans []*bottle.Plan) (*capability.Hold, error) {
+	store, err := a.store()
 	if err != nil {
-		return ""
+		return nil, err
 	}
-	return capability.FileDigest(data)
+	slugs := make([]string, len(plans))
+	for i, p := range plans {
+		slugs[i] = p.Slug
+	}
+	return capability.HoldBottles(ctx, store, slugs, func(slug string) {
+		fmt.Fprintf(a.io.err, "waiting for a change to bottle %s to finish before building it\n", slug)
+	})
 }
 
-// markBuilt records a successful build of a bottle's override, so it no
+// recordBuilt records a successful build of a held bottle, so it no
 // longer shows as needing one. Failing to record it is said, not fatal:
 // the image is built.
-func (a *app) markBuilt(ctx context.Context, p *bottle.Plan, digest, imageID string) {
-	if digest == "" {
-		return
-	}
-	store, err := a.store()
-	if err == nil {
-		err = capability.MarkBuilt(ctx, store, p.Slug, digest, imageID, "")
-	}
-	if err != nil {
-		fmt.Fprintf(a.io.err, "bottle %s: built, but recording the build failed: %s\n", p.Slug, errorLine(err))
+func (a *app) recordBuilt(hold *capability.Hold, slug, imageID string) {
+	if err := hold.Built(slug, imageID, ""); err != nil {
+		fmt.Fprintf(a.io.err, "bottle %s: built, but recording the build failed: %s\n", slug, errorLine(err))
 	}
 }

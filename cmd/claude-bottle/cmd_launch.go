@@ -132,11 +132,16 @@ func (a *app) prepare(ctx context.Context, src driverSource, s config.Settings, 
 		return nil, err
 	}
 	po.Sink = printer
-	digest := overrideDigest(po.Plan)
+	hold, err := a.holdBottles(ctx, []*bottle.Plan{po.Plan})
+	if err != nil {
+		printer.Wait()
+		return nil, err
+	}
+	defer hold.Release()
 	prep, err := launch.Prepare(ctx, po)
 	printer.Wait()
 	if err == nil && prep.Built != nil {
-		a.markBuilt(ctx, po.Plan, digest, prep.Built.ImageID)
+		a.recordBuilt(hold, po.Plan.Slug, prep.Built.ImageID)
 	}
 	return prep, err
 }
