@@ -435,3 +435,49 @@ func TestFailedSwapPutsTheTagsBack(t *testing.T) {
 		t.Error("a failed swap changed the state")
 	}
 }
+
+// TestHoldMakesAChangeWait: a change applied while a build holds the
+// bottle waits for it, and the build is recorded against the override it
+// built.
+func TestHoldMakesAChangeWait(t *testing.T) {
+	w := newWorld(t)
+	o := w.opts("demo")
+	o.NoBuild, o.Builder, o.Engine = true, nil, nil
+	if _, err := Add(context.Background(), o, Capability{Name: "a", Instructions: "RUN echo a"}); err != nil {
+		t.Fatal(err)
+	}
+	hold, err := HoldBottles(context.Background(), w.store, []string{"demo", "no-state", "demo"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		o := w.opts("demo")
+		o.Waiting = func() { close(waited) }
+		_, err := Add(context.Background(), o, Capability{Name: "b", Instructions: "RUN echo b"})
+		done <- err
+	}()
+	<-waited
+	select {
+	case err := <-done:
+		t.Fatalf("Add finished while the bottle was held: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := hold.Built("demo", "sha256:held", "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := Inspect(w.store, "demo", w.repo); st.NeedsBuild || st.Built.ImageID != "sha256:held" {
+		t.Errorf("the held build was not recorded: %+v", st)
+	}
+	hold.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := w.names("demo"); !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Errorf("list = %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(w.store.StateDir(), "no-state")); !os.IsNotExist(err) {
+		t.Error("holding a bottle without state created its folder")
+	}
+}
