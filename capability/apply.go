@@ -342,7 +342,7 @@ func (cur *snapshot) change(slug string, ch Change, now time.Time) (*snapshot, e
 	if cur.base.migrate {
 		next.baseFile = cur.base.Data
 	}
-	l.Base = BaseRecord{Source: cur.base.Source, Digest: cur.base.Digest, RenderedAt: now}
+	l.Base = BaseRecord{Source: cur.base.Source, Digest: cur.base.Digest, RenderedAt: now, Path: cur.base.Path}
 	if cur.base.Source == SourceRepo && l.layers() == 0 {
 		return next, nil // no override: the bottle runs on the repo's image
 	}

@@ -33,6 +33,9 @@ func TestAddBuildsThenSwaps(t *testing.T) {
 		t.Errorf("a pending tag, or a :previous with nothing before:\n%s", w.engine.list())
 	}
 	st, _ := Inspect(w.store, "demo", w.repo)
+	if st2, err := Inspect(w.store, "demo", ""); err != nil || st2.Stale || st2.BasePath != filepath.Join(w.repo, "Dockerfile") {
+		t.Errorf("Inspect with no repo named = %+v, %v", st2, err)
+	}
 	c := st.Capabilities[0]
 	if c.Name != "jq" || c.Kind != KindLayer || c.User != "root" || c.ApprovedBy != "tester" || !c.ApprovedAt.Equal(w.clock) || c.Source.Kind != SourceOperator || c.Reason != "needed for jq" {
 		t.Errorf("capability = %+v", c)
@@ -222,6 +225,9 @@ func TestDriftAndRebase(t *testing.T) {
 	st, err := Inspect(w.store, "demo", w.repo)
 	if err != nil || !st.Stale || st.StaleSince == nil || !st.StaleSince.Equal(mtime) {
 		t.Fatalf("status after the repo changed = %+v, %v", st, err)
+	}
+	if st, err := Inspect(w.store, "demo", ""); err != nil || !st.Stale || st.BasePath != path {
+		t.Errorf("with no repo named, drift is not checked against the recorded repo: %+v, %v", st, err)
 	}
 	if h := st.Hint(); !strings.Contains(h, "stale since") || !strings.Contains(h, "claude-bottle capability rebase demo") || !strings.Contains(h, path) {
 		t.Errorf("hint = %q", h)

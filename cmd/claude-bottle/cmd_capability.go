@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -405,13 +406,11 @@ func (a *app) newCapabilityListCmd() *cobra.Command {
 	return cmd
 }
 
-// capabilityStatus inspects a bottle with the repo its settings name.
+// capabilityStatus inspects a bottle, checking its drift against the repo
+// the flags, environment or config name, else the repo it was rendered
+// from (nothing is unpacked: it writes nothing).
 func (a *app) capabilityStatus(slug string, f *driverFlags) (*capability.Status, error) {
-	s, err := a.settings(f)
-	if err != nil {
-		return nil, err
-	}
-	p, err := a.resolve(slug, s)
+	repo, err := a.namedRepo(f)
 	if err != nil {
 		return nil, err
 	}
@@ -419,7 +418,17 @@ func (a *app) capabilityStatus(slug string, f *driverFlags) (*capability.Status,
 	if err != nil {
 		return nil, err
 	}
-	return capability.Inspect(store, slug, p.Repo)
+	return capability.Inspect(store, slug, repo)
+}
+
+// namedRepo returns the repo root the user named (flag, environment or
+// config), absolute, or "" when none was named.
+func (a *app) namedRepo(f *driverFlags) (string, error) {
+	s, err := a.settings(f)
+	if err != nil || s.Repo == "" {
+		return "", err
+	}
+	return filepath.Abs(s.Repo)
 }
 
 func writeCapabilities(w io.Writer, st *capability.Status) error {
@@ -452,11 +461,7 @@ func (a *app) newCapabilityShowCmd() *cobra.Command {
 		Short: "Show the bottle's rendered override as a unified diff against its base",
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.settings(&f)
-			if err != nil {
-				return err
-			}
-			p, err := a.resolve(args[0], s)
+			repo, err := a.namedRepo(&f)
 			if err != nil {
 				return err
 			}
@@ -464,12 +469,12 @@ func (a *app) newCapabilityShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			diff, err := capability.Show(store, args[0], p.Repo)
+			diff, err := capability.Show(store, args[0], repo)
 			if err != nil {
 				return err
 			}
 			if diff == "" {
-				fmt.Fprintf(a.io.out, "bottle %s builds %s as it is: no capability adds to it\n", args[0], p.Dockerfile)
+				fmt.Fprintf(a.io.out, "bottle %s: no capability adds to its base\n", args[0])
 				return nil
 			}
 			_, err = io.WriteString(a.io.out, diff)
