@@ -487,3 +487,26 @@ func TestHoldMakesAChangeWait(t *testing.T) {
 		t.Error("holding a bottle without state created its folder")
 	}
 }
+
+// TestCapabilityThatNoLongerApplies: a rebase whose build fails in a
+// capability's step names that capability, and leaves the bottle as it
+// was (still stale).
+func TestCapabilityThatNoLongerApplies(t *testing.T) {
+	w := newWorld(t)
+	w.add("demo", "jq", "RUN echo jq")
+	w.add("demo", "tool", "RUN use-the-v1-tool")
+	w.builder.fails = func(df, step string) bool { return strings.Contains(df, "v2") && strings.Contains(step, "use-the-v1-tool") }
+	os.WriteFile(filepath.Join(w.repo, "Dockerfile"), []byte(repoDockerfile+"RUN echo v2\n"), 0o644)
+	before, tags := w.stateTree("demo"), w.engine.list()
+	_, err := Rebase(context.Background(), w.opts("demo"))
+	var be *BuildError
+	if !errors.As(err, &be) || be.Capability != "tool" || !strings.Contains(err.Error(), `capability "tool" failed`) {
+		t.Fatalf("Rebase = %v", err)
+	}
+	if w.stateTree("demo") != before || w.engine.list() != tags {
+		t.Error("a failed rebase changed the state or the tags")
+	}
+	if st, _ := Inspect(w.store, "demo", w.repo); !st.Stale {
+		t.Error("after a failed rebase the bottle is no longer stale")
+	}
+}
