@@ -159,7 +159,10 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 	} else if next.rebased {
 		entry.Detail = "rendered on the changed base"
 	}
-	return res, appendAudit(b, entry)
+	if err := appendAudit(b, entry); err != nil {
+		return res, fmt.Errorf("the change is applied, but %w", err)
+	}
+	return res, nil
 }
 
 func (o Options) withDefaults() Options {
