@@ -495,7 +495,9 @@ func TestCapabilityThatNoLongerApplies(t *testing.T) {
 	w := newWorld(t)
 	w.add("demo", "jq", "RUN echo jq")
 	w.add("demo", "tool", "RUN use-the-v1-tool")
-	w.builder.fails = func(df, step string) bool { return strings.Contains(df, "v2") && strings.Contains(step, "use-the-v1-tool") }
+	w.builder.fails = func(df, step string) bool {
+		return strings.Contains(df, "v2") && strings.Contains(step, "use-the-v1-tool")
+	}
 	os.WriteFile(filepath.Join(w.repo, "Dockerfile"), []byte(repoDockerfile+"RUN echo v2\n"), 0o644)
 	before, tags := w.stateTree("demo"), w.engine.list()
 	_, err := Rebase(context.Background(), w.opts("demo"))

@@ -99,8 +99,8 @@ type fakeBuilder struct {
 	delay  time.Duration
 	// fails, when set, also fails the steps it returns true for.
 	fails func(dockerfile, step string) bool
-	mu     sync.Mutex
-	built  []string // the Dockerfiles built
+	mu    sync.Mutex
+	built []string // the Dockerfiles built
 }
 
 func (f *fakeBuilder) Info(context.Context) (driver.Info, error) {
