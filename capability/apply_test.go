@@ -512,3 +512,26 @@ func TestCapabilityThatNoLongerApplies(t *testing.T) {
 		t.Error("after a failed rebase the bottle is no longer stale")
 	}
 }
+
+func TestCompose(t *testing.T) {
+	w := newWorld(t)
+	p := &bottle.Plan{Slug: "demo", Repo: w.repo, Context: w.repo}
+	c, err := Compose(w.store, p, "jq", Spec{Run: []string{"echo jq > /etc/jq"}})
+	if err != nil || c.Kind != KindLayer || c.Instructions != "RUN echo jq > /etc/jq\n" {
+		t.Errorf("Compose(run) = %+v, %v", c, err)
+	}
+	c, err = Compose(w.store, p, "pypi", Spec{Hosts: []string{"pypi.org:443", "[::1]:8080"}})
+	if err != nil || c.Kind != KindEgress || c.Instructions != "pypi.org:443 [::1]:8080" {
+		t.Errorf("Compose(hosts) = %+v, %v", c, err)
+	}
+	for _, bad := range []Spec{{}, {Run: []string{"x"}, Hosts: []string{"a"}}, {Hosts: []string{"evil.com\nRUN x"}}, {Hosts: []string{"a b"}}, {Packages: []string{"jq"}}} {
+		if _, err := Compose(w.store, p, "x", bad); err == nil {
+			t.Errorf("Compose(%+v) was accepted", bad)
+		}
+	}
+	os.WriteFile(filepath.Join(w.repo, "Dockerfile"), []byte("FROM debian:bookworm\n"), 0o644)
+	c, err = Compose(w.store, p, "tools", Spec{Packages: []string{"jq"}})
+	if err != nil || !strings.Contains(c.Instructions, "apt-get install -y --no-install-recommends jq") {
+		t.Errorf("Compose(packages) = %+v, %v", c, err)
+	}
+}

@@ -101,21 +101,18 @@ func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOpti
 		return err
 	}
 	defer ch.close()
-	switch {
-	case len(o.run) > 0:
-		c.Instructions, err = capability.RunInstructions(o.run)
-	case o.file != "":
+	if o.file != "" {
 		c.Instructions, err = a.readSnippet(o.file)
-	default:
-		var m capability.PackageManager
-		var base string
-		c.Instructions, m, base, err = capability.PackageInstructions(ch.opts.Store, ch.opts.Plan, o.packages)
-		if err == nil {
-			fmt.Fprintf(a.io.err, "installing with %s (the package manager of %s)\n", m, base)
-		}
+	} else {
+		var composed capability.Capability
+		composed, err = capability.Compose(ch.opts.Store, ch.opts.Plan, name, capability.Spec{Run: o.run, Packages: o.packages})
+		c.Kind, c.Instructions = composed.Kind, composed.Instructions
 	}
 	if err != nil {
 		return err
+	}
+	if len(o.packages) > 0 {
+		fmt.Fprintf(a.io.err, "installing with the base's package manager: %s", c.Instructions)
 	}
 	if err := capability.Check(ch.opts, capability.Change{Action: capability.ActionAdd, Capability: c}); err != nil {
 		return err
@@ -154,7 +151,6 @@ func btoi(b bool) int {
 	}
 	return 0
 }
-
 func (a *app) newCapabilityRemoveCmd() *cobra.Command {
 	var f changeFlags
 	cmd := &cobra.Command{
