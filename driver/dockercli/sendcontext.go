@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/go-archive"
@@ -64,11 +65,13 @@ func resolved(p string) (string, error) {
 // sentContext is the build context of req as the tar stream that
 // `docker build -f contextDockerfile -` reads: the files of the context
 // folder less those its .dockerignore excludes (matched with the docker
-// CLI's own pattern matcher and archiver), the .dockerignore itself with
-// contextDockerfile appended (so that the daemon drops the Dockerfile
-// before any COPY sees it, as it does with the CLI's random name), and the
-// Dockerfile as contextDockerfile. A context without a .dockerignore gets
-// one that also names itself, so nothing the user has is changed.
+// CLI's pattern matcher, the headers made as its archiver makes them), the
+// .dockerignore itself with contextDockerfile appended (so that the daemon
+// drops the Dockerfile before any COPY sees it, as it does with the CLI's
+// random name), and the Dockerfile as contextDockerfile. A context without
+// a .dockerignore gets one that names itself too, so that nothing the
+// user has is changed. A file that cannot be read ends the stream with an
+// error naming it.
 func sentContext(req driver.Request) (io.ReadCloser, error) {
 	dir, err := resolved(req.ContextDir)
 	if err != nil {
@@ -86,35 +89,151 @@ func sentContext(req driver.Request) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %w: fix the pattern", driver.ErrInvalidRequest, filepath.Join(dir, ".dockerignore"), err)
 	}
-	if err := checkContext(dir, pm); err != nil {
+	if err := checkNameFree(dir, pm); err != nil {
 		return nil, err
 	}
-	// The daemon must read the sent .dockerignore to drop the Dockerfile,
-	// even when the .dockerignore excludes itself.
-	if excluded, _ := pm.MatchesOrParentMatches(".dockerignore"); excluded {
-		patterns = append(patterns, "!.dockerignore")
-	}
-	files, err := archive.TarWithOptions(dir, &archive.TarOptions{
-		ExcludePatterns: patterns,
-		ChownOpts:       &archive.ChownOpts{UID: 0, GID: 0},
+	a := &contextArchive{dir: dir, pm: pm, links: map[uint64]string{}}
+	r, w := io.Pipe()
+	go func() { w.CloseWithError(a.write(w, withDockerfileLine(ignore), dockerfile)) }()
+	return r, nil
+}
+
+// contextArchive writes one sent context.
+type contextArchive struct {
+	dir   string
+	pm    *patternmatcher.PatternMatcher
+	tw    *tar.Writer
+	links map[uint64]string // inode -> first name, for hard links
+}
+
+func (a *contextArchive) write(w io.Writer, ignore, dockerfile []byte) error {
+	a.tw = tar.NewWriter(w)
+	sentIgnore := false
+	err := filepath.WalkDir(a.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("cannot read %q: %w", path, err)
+		}
+		rel, err := filepath.Rel(a.dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == ".dockerignore" {
+			// Sent whatever its own patterns say: the daemon reads it.
+			sentIgnore = true
+			return a.addIgnore(path, d, ignore)
+		}
+		if skip, err := a.excluded(rel, d.IsDir()); skip || err != nil {
+			return err
+		}
+		return a.add(path, rel)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: archiving the build context %q: %w", driver.ErrInvalidRequest, dir, err)
+		return err
 	}
-	// Two wrappers, so that the two files come in the same order each time.
-	files = archive.ReplaceFileTarWrapper(files, map[string]archive.TarModifierFunc{
-		".dockerignore": func(_ string, h *tar.Header, _ io.Reader) (*tar.Header, []byte, error) {
-			if h == nil || h.Typeflag != tar.TypeReg {
-				h = addedHeader(".dockerignore", 0o644)
-			}
-			return h, withDockerfileLine(ignore), nil
-		},
-	})
-	return archive.ReplaceFileTarWrapper(files, map[string]archive.TarModifierFunc{
-		contextDockerfile: func(string, *tar.Header, io.Reader) (*tar.Header, []byte, error) {
-			return addedHeader(contextDockerfile, 0o600), dockerfile, nil
-		},
-	}), nil
+	if !sentIgnore {
+		if err := a.addData(addedHeader(".dockerignore", 0o644), ignore); err != nil {
+			return err
+		}
+	}
+	if err := a.addData(addedHeader(contextDockerfile, 0o600), dockerfile); err != nil {
+		return err
+	}
+	return a.tw.Close()
+}
+
+// excluded reports whether .dockerignore leaves rel out, as
+// filepath.SkipDir for a folder nothing under which an exception can bring
+// back; a folder that one might is walked but not itself sent, as the
+// docker CLI does.
+func (a *contextArchive) excluded(rel string, isDir bool) (bool, error) {
+	skip, err := a.pm.MatchesOrParentMatches(rel)
+	if err != nil || !skip {
+		return false, err
+	}
+	if !isDir {
+		return true, nil
+	}
+	for _, p := range a.pm.Patterns() {
+		if p.Exclusion() && strings.HasPrefix(p.String()+"/", rel+"/") {
+			return true, nil
+		}
+	}
+	return true, filepath.SkipDir
+}
+
+// add sends one file, folder or link with the header the docker CLI's
+// archiver gives it, owned by root.
+func (a *contextArchive) add(path, rel string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %q: %w", path, err)
+	}
+	if fi.Mode()&fs.ModeSocket != 0 {
+		return nil // a tar cannot hold one; the docker CLI leaves it out too
+	}
+	var link string
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if link, err = os.Readlink(path); err != nil {
+			return fmt.Errorf("cannot read %q: %w", path, err)
+		}
+	}
+	hdr, err := archive.FileInfoHeader(rel, fi, link)
+	if err != nil {
+		return fmt.Errorf("cannot archive %q: %w", path, err)
+	}
+	if err := archive.ReadSecurityXattrToTarHeader(path, hdr); err != nil {
+		return fmt.Errorf("cannot archive %q: %w", path, err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && !fi.IsDir() && st.Nlink > 1 {
+		if first, seen := a.links[st.Ino]; seen {
+			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
+		} else {
+			a.links[st.Ino] = hdr.Name
+		}
+	}
+	hdr.Uid, hdr.Gid = 0, 0
+	if err := a.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %q: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(a.tw, f); err != nil {
+		return fmt.Errorf("cannot send %q (did it change during the build?): %w", path, err)
+	}
+	return nil
+}
+
+// addIgnore sends the .dockerignore to send under the header of the
+// context's own, when that is a regular file.
+func (a *contextArchive) addIgnore(path string, d fs.DirEntry, data []byte) error {
+	hdr := addedHeader(".dockerignore", 0o644)
+	if d.Type().IsRegular() {
+		fi, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("cannot read %q: %w", path, err)
+		}
+		if hdr, err = archive.FileInfoHeader(".dockerignore", fi, ""); err != nil {
+			return fmt.Errorf("cannot archive %q: %w", path, err)
+		}
+		hdr.Uid, hdr.Gid = 0, 0
+	}
+	return a.addData(hdr, data)
+}
+
+func (a *contextArchive) addData(hdr *tar.Header, data []byte) error {
+	hdr.Size = int64(len(data))
+	if err := a.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := a.tw.Write(data)
+	return err
 }
 
 // readIgnore reads the context's .dockerignore: its bytes (nil when there
@@ -153,38 +272,16 @@ func addedHeader(name string, mode int64) *tar.Header {
 	return &tar.Header{Name: name, Mode: mode, Typeflag: tar.TypeReg, ModTime: addedFileTime, Format: tar.FormatPAX}
 }
 
-// checkContext reads through the files of the context that would be sent,
-// as the docker CLI does first: the archiver skips a file it cannot read
-// with no more than a log line, and a build must not go on without it. A
-// root entry named contextDockerfile would be lost, so it is refused too.
-func checkContext(dir string, pm *patternmatcher.PatternMatcher) error {
-	if excluded, _ := pm.MatchesOrParentMatches(contextDockerfile); !excluded {
-		if _, err := os.Lstat(filepath.Join(dir, contextDockerfile)); err == nil {
-			return fmt.Errorf("%w: the build context %q holds %q, the name the docker driver gives an outside Dockerfile in the legacy builder's context: rename it or list it in .dockerignore",
-				driver.ErrInvalidRequest, dir, contextDockerfile)
-		}
+// checkNameFree refuses a context whose own root entry named
+// contextDockerfile would be sent: the daemon would drop it from the
+// context with the Dockerfile.
+func checkNameFree(dir string, pm *patternmatcher.PatternMatcher) error {
+	if excluded, _ := pm.MatchesOrParentMatches(contextDockerfile); excluded {
+		return nil
 	}
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%w: cannot read %q in the build context: %w: fix its permissions or list it in .dockerignore", driver.ErrInvalidRequest, path, err)
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if rel == "." {
-			return nil
-		}
-		if skip, _ := pm.MatchesOrParentMatches(filepath.ToSlash(rel)); skip {
-			if d.IsDir() && !pm.Exclusions() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("%w: cannot read %q in the build context: %w: fix its permissions or list it in .dockerignore", driver.ErrInvalidRequest, path, err)
-		}
-		return f.Close()
-	})
+	if _, err := os.Lstat(filepath.Join(dir, contextDockerfile)); err != nil {
+		return nil
+	}
+	return fmt.Errorf("%w: the build context %q holds %q, the name the docker driver gives an outside Dockerfile in the legacy builder's context: rename it or list it in .dockerignore",
+		driver.ErrInvalidRequest, dir, contextDockerfile)
 }
