@@ -22,6 +22,9 @@ type contextArchive struct {
 	links map[uint64]string // inode -> first name, for hard links
 }
 
+// write writes the context folder's entries in walk order, the
+// .dockerignore to send (ignore) in its place or after them, and the
+// Dockerfile last, as one tar stream to w.
 func (a *contextArchive) write(w io.Writer, ignore, dockerfile []byte) error {
 	a.tw = tar.NewWriter(w)
 	sentIgnore := false
