@@ -44,10 +44,7 @@ func Init(ctx context.Context, o InitOptions, stderr io.Writer) int {
 		return statusInitFailed
 	}
 	home := prepareUser(o, warn)
-	socket := os.Getenv(SocketEnv)
-	if socket == "" {
-		socket = SocketPath
-	}
+	socket := SocketPath()
 	if ln, err := net.Listen("tcp", ForwarderAddr); err != nil {
 		warn("the proxy forwarder cannot listen on %s: %v; the agent has no way out", ForwarderAddr, err)
 	} else {

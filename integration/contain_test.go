@@ -118,6 +118,7 @@ rm -rf .git/hooks 2>/dev/null; if test -e .git/hooks/pre-commit; then echo hooks
 if echo x >> /opt/claude-bottle/bin/claude-bottle 2>/dev/null; then echo binary=writable; else echo binary=read-only; fi
 if touch /run/claude-bottle/planted 2>/dev/null; then echo run=writable; else echo run=read-only; fi
 if touch /etc/claude-code/planted 2>/dev/null; then echo managed=writable; else echo managed=read-only; fi
+if grep -q '"command": "/opt/claude-bottle/bin/claude-bottle"' /etc/claude-code/managed-mcp.json; then echo managedmcp=present; fi
 echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ,)"
 echo "proxy=$HTTPS_PROXY noproxy=$NO_PROXY"
 touch made-by-agent && echo made=ok
@@ -172,7 +173,7 @@ while :; do sleep 0.2; done`
 	}
 	for key, want := range map[string]string{
 		"id": "0:0 home=/home/node", "gitconfig": "read-only", "hooks": "read-only", "hooksdir": "kept",
-		"binary": "read-only", "run": "read-only", "managed": "read-only", "ifaces": "lo,",
+		"binary": "read-only", "run": "read-only", "managed": "read-only", "managedmcp": "present", "ifaces": "lo,",
 		"proxy": "http://127.0.0.1:3128 noproxy=localhost,127.0.0.1", "made": "ok",
 	} {
 		if got := outValue(out, key); got != want {

@@ -5,6 +5,7 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,7 @@ type tmux struct {
 	t    *testing.T
 	bin  string
 	sock string
+	dir  string // where each session's exit status is written
 }
 
 func newTmux(t *testing.T) *tmux {
@@ -29,7 +31,7 @@ func newTmux(t *testing.T) *tmux {
 	if err != nil {
 		testenv.Unavailable(t, "no tmux (apt-get install tmux; scripts/setup installs it)")
 	}
-	tm := &tmux{t: t, bin: bin, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	tm := &tmux{t: t, bin: bin, sock: filepath.Join(t.TempDir(), "tmux.sock"), dir: t.TempDir()}
 	t.Cleanup(func() { exec.Command(tm.bin, "-S", tm.sock, "kill-server").Run() })
 	return tm
 }
@@ -45,11 +47,16 @@ func (tm *tmux) run(args ...string) string {
 	return out.String()
 }
 
-// start runs argv with env in a new detached session of width x height;
-// the pane stays after the command exits, so its end can be read.
+// start runs argv with env in a new detached session of width x height.
+// A shell in the pane runs it in the terminal's foreground and writes its
+// exit status to a file (tmux itself was seen to leave an exited pane
+// process unreaped, its status unknown); the pane stays after it exits, so
+// its end can be read.
 func (tm *tmux) start(name string, width, height int, env []string, argv ...string) {
 	tm.t.Helper()
-	args := []string{"new-session", "-d", "-s", name, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), "env"}
+	status := filepath.Join(tm.dir, name)
+	args := []string{"new-session", "-d", "-s", name, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height),
+		"sh", "-c", `"$@"; echo $? > "` + status + `"`, "sh", "env"}
 	args = append(append(args, env...), argv...)
 	tm.run(args...)
 	tm.run("set-option", "-t", name, "remain-on-exit", "on")
@@ -105,21 +112,14 @@ func (tm *tmux) askSize(name string, width, height int, limit time.Duration) {
 	}
 }
 
-// paneDead reports whether the session's command has exited, and how:
-// "exit N" or "signal N". tmux may see the pane close a moment before it
-// reaps the process, so a dead pane without either is not done yet.
-func (tm *tmux) paneDead(name string) (bool, string) {
-	tm.t.Helper()
-	f := strings.Fields(tm.run("display-message", "-p", "-t", name, "#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal}"))
-	switch {
-	case len(f) < 3 || f[0] != "1":
-		return false, ""
-	case f[2] != "signal=":
-		return true, "signal " + strings.TrimPrefix(f[2], "signal=")
-	case f[1] != "status=":
-		return true, "exit " + strings.TrimPrefix(f[1], "status=")
+// exitStatus returns the exit status of the session's command once it
+// has exited.
+func (tm *tmux) exitStatus(name string) (string, bool) {
+	data, err := os.ReadFile(filepath.Join(tm.dir, name))
+	if err != nil || !bytes.HasSuffix(data, []byte("\n")) {
+		return "", false
 	}
-	return false, ""
+	return strings.TrimSpace(string(data)), true
 }
 
 // TestLaunchFollowsTerminalSize runs `claude-bottle launch -- sh` in a
@@ -149,9 +149,9 @@ func TestLaunchFollowsTerminalSize(t *testing.T) {
 
 	tm.typeLine("second", "exit 0")
 	for _, name := range []string{"first", "second"} {
-		waitFor(t, 30*time.Second, "claude-bottle in terminal "+name+" to exit", func() bool { dead, _ := tm.paneDead(name); return dead })
-		if _, how := tm.paneDead(name); how != "exit 0" {
-			t.Errorf("claude-bottle in terminal %s ended with %s:\n%s", name, how, tm.screen(name))
+		waitFor(t, 30*time.Second, "claude-bottle in terminal "+name+" to exit", func() bool { _, ok := tm.exitStatus(name); return ok })
+		if code, _ := tm.exitStatus(name); code != "0" {
+			t.Errorf("claude-bottle in terminal %s exited %s:\n%s", name, code, tm.screen(name))
 		}
 	}
 	c.noLeaks(5 * time.Second)

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/bottleapi"
 	"github.com/claude-bottle/claude-bottle/inbottle"
 )
 
@@ -46,13 +47,14 @@ type Containment struct {
 	// Binary is the host path of the claude-bottle binary that is the
 	// bottle's PID 1 (static, see InitBinary); "" is this process's own.
 	Binary string
-	// RunDir is the host folder mounted read-only at inbottle.SocketDir,
+	// RunDir is the host folder mounted read-only at bottleapi.SocketDir,
 	// where the supervisor serves the bottle socket; "" makes a private
 	// empty folder for the run, removed after it.
 	RunDir string
 	// ManagedDir is the host folder mounted read-only at
-	// inbottle.ManagedDir (Claude Code's managed configuration); "" mounts
-	// an empty folder.
+	// bottleapi.ManagedDir (Claude Code's managed configuration); "" mounts
+	// one made for the run in the private run folder, with
+	// inbottle.ManagedFiles in it.
 	ManagedDir string
 	// UID and GID are the host user the agent runs as, UserName their
 	// name: whatever user the image declares, what the agent writes in the
@@ -201,9 +203,9 @@ func containerConfig(s Spec, hp hostPaths, img imageDefaults) (*container.Config
 	cfg := &container.Config{
 		Image:        s.Image,
 		User:         "0:0",
-		Entrypoint:   []string{inbottle.BinaryPath},
+		Entrypoint:   []string{bottleapi.BinaryPath},
 		Cmd:          initOptions(s, img, argv).Args(),
-		Env:          append(append([]string{}, s.Env...), inbottle.SocketEnv+"="+inbottle.SocketPath),
+		Env:          append(append([]string{}, s.Env...), bottleapi.SocketEnv+"="+bottleapi.DefaultSocket),
 		Tty:          s.TTY,
 		AttachStdout: true, AttachStderr: true,
 		Labels: map[string]string{bottle.SlugLabel: s.Slug},
@@ -239,9 +241,9 @@ func mounts(s Spec, hp hostPaths) []mount.Mount {
 		return mount.Mount{Type: mount.TypeBind, Source: src, Target: dst, ReadOnly: true}
 	}
 	ms := []mount.Mount{
-		ro(hp.Binary, inbottle.BinaryPath),
-		ro(hp.RunDir, inbottle.SocketDir),
-		ro(hp.ManagedDir, inbottle.ManagedDir),
+		ro(hp.Binary, bottleapi.BinaryPath),
+		ro(hp.RunDir, bottleapi.SocketDir),
+		ro(hp.ManagedDir, bottleapi.ManagedDir),
 	}
 	if s.Cwd == "" {
 		return ms
@@ -339,7 +341,7 @@ func dryRunArgs(s Spec) []string {
 		hp.RunDir = "{a private empty run folder}"
 	}
 	if hp.ManagedDir == "" {
-		hp.ManagedDir = "{an empty folder}"
+		hp.ManagedDir = "{a private folder with the managed configuration}"
 	}
 	cfg, host, err := containerConfig(s, hp, unknownImage)
 	if err != nil { // unknownImage always has a command

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/claude-bottle/claude-bottle/bottleapi"
 	"github.com/claude-bottle/claude-bottle/inbottle"
 )
 
@@ -49,7 +50,7 @@ func TestContainerConfigHardening(t *testing.T) {
 			if host.PidsLimit == nil || *host.PidsLimit <= 0 || host.Memory <= 0 || host.MemorySwap != host.Memory {
 				t.Errorf("limits: pids %v memory %d swap %d", host.PidsLimit, host.Memory, host.MemorySwap)
 			}
-			if cfg.User != "0:0" || !reflect.DeepEqual([]string(cfg.Entrypoint), []string{inbottle.BinaryPath}) || cfg.Cmd[0] != inbottle.InitCommand {
+			if cfg.User != "0:0" || !reflect.DeepEqual([]string(cfg.Entrypoint), []string{bottleapi.BinaryPath}) || cfg.Cmd[0] != inbottle.InitCommand {
 				t.Errorf("PID 1: user %q entrypoint %v cmd %v", cfg.User, cfg.Entrypoint, cfg.Cmd)
 			}
 			for _, m := range host.Mounts {

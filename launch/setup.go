@@ -12,6 +12,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/claude-bottle/claude-bottle/inbottle"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -47,24 +48,44 @@ func setupRun(ctx context.Context, cli *client.Client, s Spec) (runSetup, error)
 		return su, err
 	}
 	su.paths, su.image = hostPaths{Binary: bin, RunDir: s.RunDir, ManagedDir: s.ManagedDir}, img
-	if su.paths.RunDir == "" || su.paths.ManagedDir == "" {
-		dir, err := os.MkdirTemp("", "claude-bottle-run-")
-		if err != nil {
-			return su, fmt.Errorf("making the bottle's run folder: %w", err)
-		}
-		su.cleanup = func() { os.RemoveAll(dir) }
-		if su.paths.RunDir == "" {
-			su.paths.RunDir = dir
-		}
-		if su.paths.ManagedDir == "" {
-			su.paths.ManagedDir = filepath.Join(dir, "claude-code")
-			if err := os.Mkdir(su.paths.ManagedDir, 0o755); err != nil {
-				su.cleanup()
-				return su, fmt.Errorf("making the bottle's run folder: %w", err)
-			}
+	if su.paths.RunDir != "" && su.paths.ManagedDir != "" {
+		return su, nil
+	}
+	dir, err := os.MkdirTemp("", "claude-bottle-run-")
+	if err != nil {
+		return su, fmt.Errorf("making the bottle's run folder: %w", err)
+	}
+	su.cleanup = func() { os.RemoveAll(dir) }
+	if su.paths.RunDir == "" {
+		su.paths.RunDir = dir
+	}
+	if su.paths.ManagedDir == "" {
+		su.paths.ManagedDir = filepath.Join(dir, "claude-code")
+		if err := writeManaged(su.paths.ManagedDir); err != nil {
+			su.cleanup()
+			return su, fmt.Errorf("writing the bottle's managed Claude Code configuration: %w", err)
 		}
 	}
 	return su, nil
+}
+
+// writeManaged makes dir with Claude Code's managed configuration in it
+// (the claude-bottle MCP server and hook, package inbottle), for a caller
+// that gave no folder of its own.
+func writeManaged(dir string) error {
+	files, err := inbottle.ManagedFiles(inbottle.ManagedOptions{})
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrBadLimits classes limits the engine would refuse.

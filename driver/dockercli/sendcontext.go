@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/go-archive"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 
@@ -64,11 +63,13 @@ func resolved(p string) (string, error) {
 // sentContext is the build context of req as the tar stream that
 // `docker build -f contextDockerfile -` reads: the files of the context
 // folder less those its .dockerignore excludes (matched with the docker
-// CLI's own pattern matcher and archiver), the .dockerignore itself with
-// contextDockerfile appended (so that the daemon drops the Dockerfile
-// before any COPY sees it, as it does with the CLI's random name), and the
-// Dockerfile as contextDockerfile. A context without a .dockerignore gets
-// one that also names itself, so nothing the user has is changed.
+// CLI's pattern matcher, the headers made as its archiver makes them), the
+// .dockerignore itself with contextDockerfile appended (so that the daemon
+// drops the Dockerfile before any COPY sees it, as it does with the CLI's
+// random name), and the Dockerfile as contextDockerfile. A context without
+// a .dockerignore gets one that names itself too, so that nothing the
+// user has is changed. A file that cannot be read ends the stream with an
+// error naming it.
 func sentContext(req driver.Request) (io.ReadCloser, error) {
 	dir, err := resolved(req.ContextDir)
 	if err != nil {
@@ -86,35 +87,13 @@ func sentContext(req driver.Request) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %w: fix the pattern", driver.ErrInvalidRequest, filepath.Join(dir, ".dockerignore"), err)
 	}
-	if err := checkContext(dir, pm); err != nil {
+	if err := checkNameFree(dir, pm); err != nil {
 		return nil, err
 	}
-	// The daemon must read the sent .dockerignore to drop the Dockerfile,
-	// even when the .dockerignore excludes itself.
-	if excluded, _ := pm.MatchesOrParentMatches(".dockerignore"); excluded {
-		patterns = append(patterns, "!.dockerignore")
-	}
-	files, err := archive.TarWithOptions(dir, &archive.TarOptions{
-		ExcludePatterns: patterns,
-		ChownOpts:       &archive.ChownOpts{UID: 0, GID: 0},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: archiving the build context %q: %w", driver.ErrInvalidRequest, dir, err)
-	}
-	// Two wrappers, so that the two files come in the same order each time.
-	files = archive.ReplaceFileTarWrapper(files, map[string]archive.TarModifierFunc{
-		".dockerignore": func(_ string, h *tar.Header, _ io.Reader) (*tar.Header, []byte, error) {
-			if h == nil || h.Typeflag != tar.TypeReg {
-				h = addedHeader(".dockerignore", 0o644)
-			}
-			return h, withDockerfileLine(ignore), nil
-		},
-	})
-	return archive.ReplaceFileTarWrapper(files, map[string]archive.TarModifierFunc{
-		contextDockerfile: func(string, *tar.Header, io.Reader) (*tar.Header, []byte, error) {
-			return addedHeader(contextDockerfile, 0o600), dockerfile, nil
-		},
-	}), nil
+	a := &contextArchive{dir: dir, pm: pm, links: map[uint64]string{}}
+	r, w := io.Pipe()
+	go func() { w.CloseWithError(a.write(w, withDockerfileLine(ignore), dockerfile)) }()
+	return r, nil
 }
 
 // readIgnore reads the context's .dockerignore: its bytes (nil when there
@@ -153,38 +132,16 @@ func addedHeader(name string, mode int64) *tar.Header {
 	return &tar.Header{Name: name, Mode: mode, Typeflag: tar.TypeReg, ModTime: addedFileTime, Format: tar.FormatPAX}
 }
 
-// checkContext reads through the files of the context that would be sent,
-// as the docker CLI does first: the archiver skips a file it cannot read
-// with no more than a log line, and a build must not go on without it. A
-// root entry named contextDockerfile would be lost, so it is refused too.
-func checkContext(dir string, pm *patternmatcher.PatternMatcher) error {
-	if excluded, _ := pm.MatchesOrParentMatches(contextDockerfile); !excluded {
-		if _, err := os.Lstat(filepath.Join(dir, contextDockerfile)); err == nil {
-			return fmt.Errorf("%w: the build context %q holds %q, the name the docker driver gives an outside Dockerfile in the legacy builder's context: rename it or list it in .dockerignore",
-				driver.ErrInvalidRequest, dir, contextDockerfile)
-		}
+// checkNameFree refuses a context whose own root entry named
+// contextDockerfile would be sent: the daemon would drop it from the
+// context with the Dockerfile.
+func checkNameFree(dir string, pm *patternmatcher.PatternMatcher) error {
+	if excluded, _ := pm.MatchesOrParentMatches(contextDockerfile); excluded {
+		return nil
 	}
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%w: cannot read %q in the build context: %w: fix its permissions or list it in .dockerignore", driver.ErrInvalidRequest, path, err)
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if rel == "." {
-			return nil
-		}
-		if skip, _ := pm.MatchesOrParentMatches(filepath.ToSlash(rel)); skip {
-			if d.IsDir() && !pm.Exclusions() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("%w: cannot read %q in the build context: %w: fix its permissions or list it in .dockerignore", driver.ErrInvalidRequest, path, err)
-		}
-		return f.Close()
-	})
+	if _, err := os.Lstat(filepath.Join(dir, contextDockerfile)); err != nil {
+		return nil
+	}
+	return fmt.Errorf("%w: the build context %q holds %q, the name the docker driver gives an outside Dockerfile in the legacy builder's context: rename it or list it in .dockerignore",
+		driver.ErrInvalidRequest, dir, contextDockerfile)
 }

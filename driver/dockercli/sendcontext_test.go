@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -100,6 +101,13 @@ func TestSentContext(t *testing.T) {
 			ignore: "*\n!src\n" + dfLine,
 		},
 		{
+			name: "an exception inside an excluded folder sends the file, not the folder",
+			files: map[string]string{".dockerignore": ".dockerignore\nlogs\n!logs/keep.log\n",
+				"logs/x.log": "x", "logs/keep.log": "k", "a.txt": "a"},
+			want:   []string{".claude-bottle.Dockerfile", ".dockerignore", "a.txt", "logs/keep.log"},
+			ignore: ".dockerignore\nlogs\n!logs/keep.log\n" + dfLine,
+		},
+		{
 			name:   "a file of the Dockerfile's name that .dockerignore excludes",
 			files:  map[string]string{".dockerignore": ".claude-bottle.Dockerfile\n", ".claude-bottle.Dockerfile": "mine", "a.txt": "a"},
 			want:   []string{".claude-bottle.Dockerfile", ".dockerignore", "a.txt"},
@@ -156,6 +164,47 @@ func TestSentContextIsStable(t *testing.T) {
 	}
 	if again := read(); !bytes.Equal(first, again) {
 		t.Errorf("two sends of the same files differ (%d and %d bytes)", len(first), len(again))
+	}
+}
+
+// TestSentContextHeaders checks what the legacy builder's cache key reads
+// from each entry: root ownership, the file's mode, hard links as links.
+func TestSentContextHeaders(t *testing.T) {
+	req := overrideRequest(t, map[string]string{"a.txt": "a", "bin/run": "#!/bin/sh\n"})
+	if err := os.Chmod(filepath.Join(req.ContextDir, "bin/run"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(req.ContextDir, "a.txt"), filepath.Join(req.ContextDir, "b.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a.txt", filepath.Join(req.ContextDir, "c.txt")); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := sentContext(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[h.Name] = fmt.Sprintf("%c %o %d:%d %s", h.Typeflag, h.Mode, h.Uid, h.Gid, h.Linkname)
+	}
+	want := map[string]string{
+		"a.txt": "0 644 0:0 ", "b.txt": "1 644 0:0 a.txt", "c.txt": "2 777 0:0 a.txt",
+		"bin/": "5 755 0:0 ", "bin/run": "0 750 0:0 ",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: header %q, want %q", name, got[name], w)
+		}
 	}
 }
 
