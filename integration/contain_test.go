@@ -3,9 +3,13 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -16,7 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
+	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/internal/testenv"
+	"github.com/claude-bottle/claude-bottle/launch"
+	"github.com/claude-bottle/claude-bottle/state"
 )
 
 // Containment (issue 15, "hardened by default"): every test runs the real
@@ -515,4 +525,101 @@ mkdir -p "$HOME/.claude" && echo remembered > "$HOME/.claude/memory" && echo mem
 	if !strings.Contains(res.Stdout, "remembered") || outValue(res.Stdout, "append") != "ok" {
 		t.Errorf("--resume as %s: the agent could not read and extend its transcript:\n%s\n%s", testUser, res.Stdout, res.Stderr)
 	}
+}
+
+// TestContainForwarder runs a bottle through the launch library with a
+// run folder whose bottle.sock the test serves, as the supervisor will:
+// an HTTP client in the bottle, which has no network, reaches the host
+// only through its proxy variables, PID 1's loopback forwarder and the
+// socket, and the host sees the proxy request as sent. With nothing
+// serving the socket, the client's connection is closed at once.
+func TestContainForwarder(t *testing.T) {
+	testenv.RequireDocker(t)
+	runDir, err := os.MkdirTemp("", "cb-run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(runDir) })
+	ln, err := net.Listen("unix", filepath.Join(runDir, "bottle.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan string, 4)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Method + " " + r.RequestURI
+		io.WriteString(w, "through-the-socket\n")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	plan, engine := libraryPlan(t, "cnt-fwd-"+randHex(3))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	// (busybox's wget -T crashes in this build; timeout bounds it instead.)
+	ro := launch.RunOptions{
+		Cmd:           []string{"sh", "-c", "timeout 30 wget -q -O - http://example.invalid/some/path; echo wget=$?"},
+		TranscriptDir: "/home/node/.claude", Stdout: &out, Stderr: &errOut,
+		Containment: launch.Containment{Binary: testenv.ClaudeBottle(t), RunDir: runDir},
+	}
+	res, err := launch.Launch(ctx, launch.PrepareOptions{Plan: plan, Builder: bkBuilder(t, driver.Config{}), Engine: engine}, ro)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Launch = %+v, %v\nstdout %s\nstderr %s", res, err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "through-the-socket") || outValue(out.String(), "wget") != "0" {
+		t.Errorf("the bottle's HTTP client did not get the host's answer:\n%s\n%s", out.String(), errOut.String())
+	}
+	select {
+	case got := <-seen:
+		if got != "GET http://example.invalid/some/path" {
+			t.Errorf("the host saw %q, want the proxy request as sent", got)
+		}
+	default:
+		t.Error("the host's socket saw no request")
+	}
+
+	// Nothing serving the socket: closed at once, not hung.
+	srv.Close()
+	out.Reset()
+	ro.Cmd = []string{"sh", "-c", "timeout 30 wget -q -O - http://example.invalid/; echo wget=$?"}
+	start := time.Now()
+	prep, err := launch.Prepare(ctx, launch.PrepareOptions{Plan: plan, NoBuild: true, Engine: engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := prep.Run(ctx, ro); err != nil || res.ExitCode != 0 || outValue(out.String(), "wget") == "0" {
+		t.Errorf("with no server: %+v, %v, output %q", res, err, out.String())
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("with no server the client waited %v: the forwarder should close the connection at once", took)
+	}
+}
+
+// libraryPlan is a plan for a busybox bottle of its own, on a fresh state
+// root, and an engine client, for tests of the launch library.
+func libraryPlan(t *testing.T, slug string) (*bottle.Plan, *client.Client) {
+	t.Helper()
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Bottle(slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bottle.SetOverride(b, []byte(testenv.BusyboxDockerfile)); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := bottle.Resolve(store, bottle.Options{Slug: slug, Repo: faultRepo(t, nil), RepoFrom: "test", Driver: "buildkit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.RemoveImages(t, plan.Image)
+	t.Cleanup(func() { testenv.DockerOut("rm", "-f", bottle.ContainerName(slug)) })
+	engine, err := launch.Connect("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { engine.Close() })
+	return plan, engine
 }
