@@ -525,6 +525,14 @@ mkdir -p "$HOME/.claude" && echo remembered > "$HOME/.claude/memory" && echo mem
 	if !strings.Contains(res.Stdout, "remembered") || outValue(res.Stdout, "append") != "ok" {
 		t.Errorf("--resume as %s: the agent could not read and extend its transcript:\n%s\n%s", testUser, res.Stdout, res.Stderr)
 	}
+
+	// PID 1 (uid 0, without CAP_KILL) can still pass a signal on to this
+	// agent: the agent signals PID 1, which passes it back to the agent.
+	res = uc.must(5, "launch", slug, "--repo", repo, "--driver", "buildkit", "--no-build", "--",
+		"sh", "-c", `trap 'echo got-term; exit 5' TERM; kill -TERM 1; sleep 10 & wait`)
+	if !strings.Contains(res.Stdout, "got-term") {
+		t.Errorf("the signal did not reach the agent (uid %d) through PID 1:\n%s\n%s", uc.uid, res.Stdout, res.Stderr)
+	}
 }
 
 // TestContainForwarder runs a bottle through the launch library with a
