@@ -3,9 +3,9 @@
 // the loopback forwarder), the client of the bottle socket, the MCP server
 // the agent calls (`claude-bottle mcp`), the plain `request capability`
 // command, the PostToolUseFailure hook and Claude Code's managed
-// configuration. It talks
-// to the socket only: it imports no engine client, no host state and no
-// key, only the protocol in package bottleapi.
+// configuration. It talks to the socket only: it imports no engine
+// client, no host state and no key, only the protocol in package
+// bottleapi.
 package inbottle
 
 import (
