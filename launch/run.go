@@ -106,6 +106,7 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 	}
 	id, err := create(ctx, cli, name, s, su)
 	if err != nil {
+		su.cleanup() // nothing was kept
 		return Outcome{}, err
 	}
 	if !s.Keep {
