@@ -58,11 +58,11 @@ func lookupUser(entries []passwdEntry, spec string) (passwdEntry, bool) {
 	return passwdEntry{}, false
 }
 
-// ResolveHome returns the agent's HOME in the bottle: the home of the
+// resolveHome returns the agent's HOME in the bottle: the home of the
 // image's declared USER in its /etc/passwd, else the image's HOME
 // variable, else root's home (root is the user Docker runs an image that
 // declares none as), else /root.
-func ResolveHome(entries []passwdEntry, imageUser, imageHome string) string {
+func resolveHome(entries []passwdEntry, imageUser, imageHome string) string {
 	if imageUser != "" {
 		if e, ok := lookupUser(entries, imageUser); ok && filepath.IsAbs(e.Home) {
 			return filepath.Clean(e.Home)

@@ -52,8 +52,8 @@ func TestResolveHome(t *testing.T) {
 		{"relative HOME ignored", nil, "", "rel", "/root"},
 	}
 	for _, tc := range tests {
-		if got := ResolveHome(tc.entries, tc.imageUser, tc.imageHome); got != tc.want {
-			t.Errorf("%s: ResolveHome = %q, want %q", tc.name, got, tc.want)
+		if got := resolveHome(tc.entries, tc.imageUser, tc.imageHome); got != tc.want {
+			t.Errorf("%s: resolveHome = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

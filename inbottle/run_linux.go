@@ -89,7 +89,7 @@ func prepareUser(o InitOptions, warn func(string, ...any)) string {
 		entries = parsePasswd(f)
 		f.Close()
 	}
-	home := ResolveHome(entries, o.ImageUser, o.ImageHome)
+	home := resolveHome(entries, o.ImageUser, o.ImageHome)
 	rep, err := ensureHome(home, o.UID, o.GID, mountPoints(), defaultHomeBound)
 	switch {
 	case err != nil:

@@ -206,7 +206,8 @@ while :; do sleep 0.2; done`
 }
 
 // TestContainWritableGit: --writable-git leaves the cwd's git
-// configuration and hooks writable, and says so.
+// configuration and hooks writable, and --network open gives the engine's
+// network back without the proxy variables; both say so.
 func TestContainWritableGit(t *testing.T) {
 	testenv.RequireDocker(t)
 	c := newFCLI(t)
@@ -214,13 +215,17 @@ func TestContainWritableGit(t *testing.T) {
 	c.setOverride(slug, testenv.BusyboxDockerfile)
 	cwd := t.TempDir()
 	testenv.WriteFiles(t, cwd, map[string]string{".git/config": "[core]\n", ".git/hooks/pre-commit": "#!/bin/sh\n"})
-	res := c.must(0, "launch", slug, "--repo", faultRepo(t, nil), "--driver", "buildkit", "--progress", "quiet", "--cwd", cwd, "--writable-git", "--",
-		"sh", "-c", `echo x >> .git/config && touch .git/hooks/post-checkout && echo git-written`)
+	res := c.must(0, "launch", slug, "--repo", faultRepo(t, nil), "--driver", "buildkit", "--progress", "quiet", "--cwd", cwd, "--writable-git", "--network", "open", "--",
+		"sh", "-c", `echo x >> .git/config && touch .git/hooks/post-checkout && echo git-written
+echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ,)"; echo "proxy=$HTTPS_PROXY"`)
 	if !strings.Contains(res.Stdout, "git-written") {
 		t.Errorf("with --writable-git the agent could not write .git:\n%s\n%s", res.Stdout, res.Stderr)
 	}
-	if !strings.Contains(res.Stderr, "warning: --writable-git") {
-		t.Errorf("no warning for --writable-git:\n%s", res.Stderr)
+	if !strings.Contains(res.Stderr, "warning: --writable-git") || !strings.Contains(res.Stderr, "warning: network open") {
+		t.Errorf("no warning for --writable-git and --network open:\n%s", res.Stderr)
+	}
+	if got := outValue(res.Stdout, "ifaces"); !strings.Contains(got, "eth0,") || outValue(res.Stdout, "proxy") != "" {
+		t.Errorf("with --network open: interfaces %q, proxy %q; want the engine's eth0 and no proxy", got, outValue(res.Stdout, "proxy"))
 	}
 	if got := readFile(t, filepath.Join(cwd, ".git/config")); got != "[core]\nx\n" {
 		t.Errorf(".git/config = %q, want the agent's line added", got)
