@@ -52,10 +52,17 @@ func RebuiltImage(slug string) string {
 
 // PreviousImage returns the tag that keeps a rebuilt bottle's image from
 // before its latest rebuild, claude-bottle-rebuilt-<slug>:previous, so
-// that a rebuild that turns out bad can be rolled back to it. Nothing sets
-// it yet: the capability work (rebuild, swap, rollback) does.
+// that a rebuild that turns out bad can be rolled back to it. Package
+// capability moves it in every swap and rollback.
 func PreviousImage(slug string) string {
 	return "claude-bottle-rebuilt-" + slug + ":previous"
+}
+
+// PendingImage returns the temporary tag a capability change builds to
+// before the swap, claude-bottle-rebuilt-<slug>:pending-<nonce>, so that a
+// failed build never touches the bottle's own tags.
+func PendingImage(slug, nonce string) string {
+	return "claude-bottle-rebuilt-" + slug + ":pending-" + nonce
 }
 
 // DerivedImage returns the tag of the image layered on a bottle's image

@@ -18,6 +18,7 @@ func TestNames(t *testing.T) {
 		{"tag with override", Tag("my-agent", true), "claude-bottle-rebuilt-my-agent:latest"},
 		{"rebuilt", RebuiltImage("my.agent"), "claude-bottle-rebuilt-my.agent:latest"},
 		{"previous", PreviousImage("my-agent"), "claude-bottle-rebuilt-my-agent:previous"},
+		{"pending", PendingImage("my-agent", "0a1b2c3d"), "claude-bottle-rebuilt-my-agent:pending-0a1b2c3d"},
 		// printf /work | sha256sum: the tag of a folder never changes.
 		{"derived", DerivedImage("my-agent", "/work"), "claude-bottle-cwd-my-agent:0c9a453fad61"},
 		{"container", ContainerName("my-agent"), "claude-bottle-my-agent"},
@@ -41,7 +42,7 @@ func TestNamesAreReferences(t *testing.T) {
 		if err := state.ValidateSlug(slug); err != nil {
 			t.Fatalf("test slug %q is invalid: %v", slug, err)
 		}
-		for _, tag := range []string{Tag(slug, false), Tag(slug, true), PreviousImage(slug), DerivedImage(slug, "/some/where")} {
+		for _, tag := range []string{Tag(slug, false), Tag(slug, true), PreviousImage(slug), PendingImage(slug, "0a1b2c3d"), DerivedImage(slug, "/some/where")} {
 			ref, err := reference.ParseNormalizedNamed(tag)
 			if err != nil {
 				t.Errorf("slug %q: %q is not a Docker reference: %v", slug, tag, err)

@@ -19,3 +19,6 @@ func ownerOf(fi os.FileInfo) (int, bool) {
 func isNoSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
+
+// oNoFollow refuses to open a symbolic link in place of a file.
+const oNoFollow = syscall.O_NOFOLLOW

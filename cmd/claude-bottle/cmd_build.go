@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/batch"
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/config"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/internal/atomicfile"
@@ -24,6 +26,7 @@ type buildOptions struct {
 	jobs         int
 	progress     string
 	metadataFile string
+	rebase       bool
 }
 
 func newBuildCmd(a *app) *cobra.Command {
@@ -45,6 +48,7 @@ func newBuildCmd(a *app) *cobra.Command {
 	fl.IntVarP(&o.jobs, "jobs", "j", 2, "how many builds run at once")
 	fl.StringVar(&o.progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
 	fl.StringVar(&o.metadataFile, "metadata-file", "", "write each bottle's result as JSON to this file")
+	fl.BoolVar(&o.rebase, "rebase", false, "first render the override of each bottle whose base changed again, build it and swap it in (`capability rebase`)")
 	return cmd
 }
 
@@ -83,6 +87,12 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 	if err != nil {
 		return err
 	}
+	plans, rebaseErr := a.checkStale(ctx, plans, o.rebase, s, b, printer)
+	hold, err := a.holdBottles(ctx, plans)
+	if err != nil {
+		return err
+	}
+	defer hold.Release()
 	label := func(l string) driver.Sink { return progress.Label(l, printer) }
 	if len(plans) == 1 {
 		label = func(string) driver.Sink { return printer }
@@ -91,12 +101,64 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 		Jobs: o.jobs, Builder: b, Driver: name, Sink: label, Request: tmpl,
 	})
 	printer.Wait()
+	for _, out := range outs {
+		if out.Err == nil && out.Error == "" {
+			a.recordBuilt(hold, out.Slug, out.ImageID)
+		}
+	}
 	if o.metadataFile != "" {
 		if err := writeMetadata(o.metadataFile, outs); err != nil {
 			return err
 		}
 	}
-	return a.reportBuild(outs)
+	if err := a.reportBuild(outs); err != nil {
+		return err
+	}
+	return rebaseErr
+}
+
+// checkStale says which bottles' overrides are stale (their base changed
+// since they were rendered) and, with --rebase, rebases them first, each
+// built then swapped in. A bottle whose rebase fails is left out of the
+// build, and the first such failure is returned to fail the command.
+func (a *app) checkStale(ctx context.Context, plans []*bottle.Plan, rebase bool, s config.Settings, b driver.Builder, sink driver.Sink) ([]*bottle.Plan, error) {
+	store, err := a.store()
+	if err != nil {
+		return plans, err
+	}
+	var kept []*bottle.Plan
+	var first error
+	var eng capability.Engine
+	for _, p := range plans {
+		st, err := capability.Inspect(store, p.Slug, p.Repo)
+		if err != nil || !st.Stale {
+			kept = append(kept, p)
+			continue
+		}
+		if !rebase {
+			fmt.Fprintf(a.io.err, "bottle %s: %s (or build with --rebase)\n", p.Slug, st.Hint())
+			kept = append(kept, p)
+			continue
+		}
+		if eng == nil {
+			var closeEngine func()
+			if eng, closeEngine, err = a.engine(s); err != nil {
+				return plans, err
+			}
+			defer closeEngine()
+		}
+		res, err := capability.Rebase(ctx, capability.Options{Store: store, Plan: p, Builder: b, Engine: eng, Sink: progress.Label(p.Slug+" rebase", sink)})
+		if err != nil {
+			fmt.Fprintf(a.io.err, "bottle %s: rebase failed, not built: %s\n", p.Slug, errorLine(err))
+			if first == nil {
+				first = fmt.Errorf("bottle %s: %w", p.Slug, err)
+			}
+			continue
+		}
+		fmt.Fprintf(a.io.err, "bottle %s: rebased on its changed base: %s (%s)\n", p.Slug, res.Image, shortID(res.ImageAfter))
+		kept = append(kept, p)
+	}
+	return kept, first
 }
 
 func (o *buildOptions) check(args []string) error {

@@ -84,7 +84,11 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
-	writeSummary(a.io.err, p)
+	v, err := a.viewPlan(p)
+	if err != nil {
+		return err
+	}
+	writeSummary(a.io.err, v)
 	ro, err := a.runOptions(s, o, command, env)
 	if err != nil {
 		return err
@@ -128,8 +132,17 @@ func (a *app) prepare(ctx context.Context, src driverSource, s config.Settings, 
 		return nil, err
 	}
 	po.Sink = printer
+	hold, err := a.holdBottles(ctx, []*bottle.Plan{po.Plan})
+	if err != nil {
+		printer.Wait()
+		return nil, err
+	}
+	defer hold.Release()
 	prep, err := launch.Prepare(ctx, po)
 	printer.Wait()
+	if err == nil && prep.Built != nil {
+		a.recordBuilt(hold, po.Plan.Slug, prep.Built.ImageID)
+	}
 	return prep, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/capability"
 )
 
 // planOptions are the flags of `claude-bottle plan`.
@@ -29,7 +30,11 @@ func newPlanCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writePlan(a.io.out, p, o.format)
+			v, err := a.viewPlan(p)
+			if err != nil {
+				return err
+			}
+			return writePlan(a.io.out, v, o.format)
 		},
 	}
 	o.bind(cmd)
@@ -52,7 +57,7 @@ func (a *app) plan(cmd *cobra.Command, slug string, f *driverFlags, cwd string) 
 	return a.planWith(cmd.Context(), src, slug, s, cwd)
 }
 
-func writePlan(w io.Writer, p *bottle.Plan, format string) error {
+func writePlan(w io.Writer, p *capability.PlanView, format string) error {
 	switch format {
 	case "json":
 		return writeJSON(w, p)

@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/capability"
+	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -57,6 +59,10 @@ type stateView struct {
 	Image      string              `json:"image"`
 	Rebuilt    bool                `json:"rebuilt"`
 	Transcript *state.SnapshotInfo `json:"transcript,omitempty"`
+	// Capabilities and Stale come from the bottle's capabilities.json.
+	Capabilities []capability.Capability `json:"capabilities"`
+	Stale        bool                    `json:"stale"`
+	Hint         string                  `json:"hint,omitempty"`
 }
 
 func (a *app) newStateShowCmd() *cobra.Command {
@@ -98,6 +104,15 @@ func (a *app) stateView(slug string) (stateView, error) {
 	} else if ok {
 		v.Transcript = &info
 	}
+	v.Capabilities = []capability.Capability{}
+	if has, err := a.hasCapabilities(slug); err != nil || !has {
+		return v, err // only a bottle with capabilities can drift
+	}
+	st, err := a.capabilityStatus(slug, &driverFlags{})
+	if err != nil {
+		return v, err
+	}
+	v.Capabilities, v.Stale, v.Hint = st.Capabilities, st.Stale, st.Hint()
 	return v, nil
 }
 
@@ -115,6 +130,12 @@ func writeStateView(a *app, v stateView, format string) error {
 		fmt.Fprintf(tw, "override\t%s\n", v.Override)
 	} else {
 		fmt.Fprintf(tw, "override\tnone (the repo's Dockerfile is used)\n")
+	}
+	if len(v.Capabilities) > 0 {
+		fmt.Fprintf(tw, "capabilities\t%s\n", capabilityNames(v.Capabilities))
+	}
+	if v.Hint != "" {
+		fmt.Fprintf(tw, "drift\t%s\n", v.Hint)
 	}
 	if v.Transcript != nil {
 		fmt.Fprintf(tw, "transcript\t%s, %d files, %s\n", v.Transcript.Taken.Local().Format("2006-01-02 15:04:05"), v.Transcript.Files, humanBytes(v.Transcript.Bytes))
@@ -141,6 +162,12 @@ func (a *app) newStateSetDockerfileCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if has, err := a.hasCapabilities(b.Slug()); err != nil || has {
+				if err == nil {
+					err = a.setBase(cmd, b, args[1:])
+				}
+				return err
+			}
 			if err := a.setDockerfile(b, args[1:]); err != nil {
 				return err
 			}
@@ -165,6 +192,43 @@ func (a *app) setDockerfile(b *state.Bottle, args []string) error {
 	return bottle.SetOverrideFrom(b, f, args[0])
 }
 
+// hasCapabilities reports whether the bottle keeps capabilities: then
+// its own Dockerfile is its base, and a reset clears them too.
+func (a *app) hasCapabilities(slug string) (bool, error) {
+	store, err := a.store()
+	if err != nil {
+		return false, err
+	}
+	return capability.HasList(store, slug)
+}
+
+// setBase gives a bottle with capabilities its own base Dockerfile; its
+// override is stale until rebased (built, then swapped in).
+func (a *app) setBase(cmd *cobra.Command, b *state.Bottle, args []string) error {
+	r, name := a.io.in, "standard input"
+	if len(args) > 0 && args[0] != "-" {
+		f, err := os.Open(args[0])
+		if err != nil {
+			return usageErr(fmt.Errorf("cannot read Dockerfile: %w; give the path of a readable Dockerfile, or - for standard input", err))
+		}
+		defer f.Close()
+		r, name = f, args[0]
+	}
+	data, err := dockerfile.Read(r, name)
+	if err != nil {
+		return err
+	}
+	store, err := a.store()
+	if err != nil {
+		return err
+	}
+	if err := capability.SetBase(cmd.Context(), store, b.Slug(), data, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.io.err, "bottle %s: %s is now its base; its capabilities go on it with `claude-bottle capability rebase %s`\n", b.Slug(), b.FilePath(capability.BaseFile), b.Slug())
+	return nil
+}
+
 func (a *app) newStateResetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset SLUG",
@@ -175,7 +239,15 @@ func (a *app) newStateResetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := b.ResetOverride(); err != nil {
+			if has, err := a.hasCapabilities(b.Slug()); err != nil {
+				return err
+			} else if has {
+				store, _ := a.store()
+				err = capability.Reset(cmd.Context(), store, b.Slug(), "")
+				if err != nil {
+					return err
+				}
+			} else if err := b.ResetOverride(); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.io.err, "bottle %s now builds the repo's Dockerfile as %s\n", b.Slug(), bottle.Tag(b.Slug(), false))

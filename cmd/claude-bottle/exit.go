@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins"
@@ -50,6 +51,12 @@ var badInput = []error{
 	plugins.ErrBadPlugin,
 	plugins.ErrChecksum,
 	plugins.ErrInvalidName,
+	capability.ErrInvalid,
+	capability.ErrExists,
+	capability.ErrNotFound,
+	capability.ErrNoCapabilities,
+	capability.ErrNothingToRollBack,
+	capability.ErrUnknownPackageManager,
 }
 
 // exitCode maps an error to claude-bottle's exit code: 130/143 for SIGINT

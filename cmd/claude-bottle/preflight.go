@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/config"
 )
 
@@ -15,8 +16,10 @@ import (
 // driver that would build it, and the summary that shows it at a glance.
 
 // writeSummary prints the preflight summary: at a glance, which Dockerfile
-// and which image the bottle runs on, and whether it is rebuilt.
-func writeSummary(w io.Writer, p *bottle.Plan) {
+// and which image the bottle runs on, whether it is rebuilt, with which
+// capabilities, and whether its override is stale.
+func writeSummary(w io.Writer, v *capability.PlanView) {
+	p := v.Plan
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	kind := "repo Dockerfile"
 	if p.Rebuilt {
@@ -25,6 +28,12 @@ func writeSummary(w io.Writer, p *bottle.Plan) {
 	fmt.Fprintf(tw, "bottle\t%s\n", p.Slug)
 	fmt.Fprintf(tw, "image\t%s  (%s)\n", p.Image, kind)
 	fmt.Fprintf(tw, "dockerfile\t%s\n", p.Dockerfile)
+	if len(v.Capabilities) > 0 {
+		fmt.Fprintf(tw, "capabilities\t%s\n", capabilityNames(v.Capabilities))
+	}
+	if v.Hint != "" {
+		fmt.Fprintf(tw, "override\t%s\n", v.Hint)
+	}
 	fmt.Fprintf(tw, "context\t%s  (repo from %s)\n", p.Context, p.RepoFrom)
 	driver := p.Driver
 	if p.DriverReason != "" {

@@ -1,0 +1,486 @@
+package capability
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/state"
+)
+
+// Options are what every change to a bottle's capabilities needs.
+type Options struct {
+	// Store is the state root.
+	Store *state.Store
+	// Plan is the bottle's plan (bottle.Resolve): its slug, repo and
+	// build context.
+	Plan *bottle.Plan
+	// Builder builds the new image; Engine moves the tags. Neither is
+	// used with NoBuild.
+	Builder driver.Builder
+	Engine  Engine
+	// Sink receives the build's progress; nil discards it.
+	Sink driver.Sink
+	// Request holds the caller's build options (build args, cache,
+	// secrets); what is built, from which context and as which tag are
+	// Apply's own, whatever it says.
+	Request driver.Request
+	// User is who makes the change, for the audit log; empty means
+	// CurrentUser().
+	User string
+	// NoBuild records the change without building: the override is
+	// rendered and written, the tag does not move, and the bottle needs a
+	// build (`claude-bottle build SLUG`).
+	NoBuild bool
+	// Waiting is called once when another change to the same bottle holds
+	// its lock, before Apply waits for it.
+	Waiting func()
+	// Now returns the time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Change is one change to a bottle's capabilities.
+type Change struct {
+	// Action is ActionAdd, ActionRemove or ActionRebase.
+	Action string
+	// Capability is the capability to add (ActionAdd). Empty Kind, User,
+	// ApprovedBy, ApprovedAt and Source take their defaults: a layer, run
+	// as root, approved now by Options.User, from the operator.
+	Capability Capability
+	// Name is the capability to remove (ActionRemove).
+	Name string
+}
+
+// Result says what a change did.
+type Result struct {
+	Slug       string `json:"slug"`
+	Action     string `json:"action"`
+	Capability string `json:"capability,omitempty"`
+	// Image is the tag the bottle runs on now.
+	Image string `json:"image"`
+	// ImageBefore and ImageAfter are the bottle's image IDs before and
+	// after; equal when nothing was built.
+	ImageBefore string `json:"image_before,omitempty"`
+	ImageAfter  string `json:"image_after,omitempty"`
+	// Built is false with NoBuild: the bottle needs a build.
+	Built bool `json:"built"`
+	// Steps counts the build's steps and how many were cached.
+	Steps driver.StepCount `json:"steps"`
+	// Rebased is true when the base had changed since the override was
+	// last rendered, so the new override carries the base's change too.
+	Rebased bool `json:"rebased,omitempty"`
+	// Override is the path of the bottle's override, "" when it has none
+	// (it runs on the repo's image).
+	Override string `json:"override,omitempty"`
+	// List is the bottle's capabilities after the change.
+	List *List `json:"list"`
+}
+
+// Add adds c to the end of the bottle's capabilities and applies it.
+func Add(ctx context.Context, o Options, c Capability) (*Result, error) {
+	return Apply(ctx, o, Change{Action: ActionAdd, Capability: c})
+}
+
+// Remove removes the capability named name and applies it.
+func Remove(ctx context.Context, o Options, name string) (*Result, error) {
+	return Apply(ctx, o, Change{Action: ActionRemove, Name: name})
+}
+
+// Rebase renders the override again on the current base and applies it.
+func Rebase(ctx context.Context, o Options) (*Result, error) {
+	return Apply(ctx, o, Change{Action: ActionRebase})
+}
+
+// Apply makes one change as build, then swap. Under the bottle's lock it
+// reads the current state, computes the new list on the current base,
+// renders the new override to a temporary file and builds it to a
+// temporary tag. Only if the build succeeds does it move the tags (the
+// replaced image kept as the bottle's :previous), keep the old state files
+// in previous/ for Rollback, write the new ones and append to the audit
+// log. A failed build removes the temporary tag and changes nothing else;
+// its error is a *BuildError naming the capability whose step failed.
+func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
+	o = o.withDefaults()
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if err := ch.prepare(o); err != nil {
+		return nil, err
+	}
+	b, err := o.Store.Bottle(o.Plan.Slug)
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.needsState(b); err != nil {
+		return nil, err
+	}
+	unlock, err := b.LockState(ctx, o.Waiting)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cur, err := loadCurrent(b, o.Plan.Repo)
+	if err != nil {
+		return nil, err
+	}
+	next, err := cur.change(b.Slug(), ch, o.now())
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Slug: b.Slug(), Action: ch.Action, Capability: ch.name(), List: next.list, Rebased: next.rebased}
+	if res.ImageBefore, err = o.imageID(ctx, cur.tag(b.Slug())); err != nil {
+		return nil, err
+	}
+	res.Image, res.ImageAfter = next.tag(b.Slug()), res.ImageBefore
+	var undo tagSet
+	if !o.NoBuild {
+		if undo, err = o.buildAndSwap(ctx, b, next, res); err != nil {
+			return nil, err
+		}
+	}
+	if err := commit(b, cur, next, res.ImageBefore, o.now()); err != nil {
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
+		return nil, err
+	}
+	if next.override != nil {
+		res.Override = b.FilePath(OverrideFile)
+	}
+	entry := Entry{Time: o.now(), User: o.User, Action: ch.Action, Capability: res.Capability,
+		RequestID: ch.requestID(), BaseDigest: next.list.Base.Digest, ImageBefore: res.ImageBefore, ImageAfter: res.ImageAfter}
+	if o.NoBuild {
+		entry.Detail = "not built (--no-build): the bottle needs `claude-bottle build " + b.Slug() + "`"
+	} else if next.rebased {
+		entry.Detail = "rendered on the changed base"
+	}
+	return res, appendAudit(b, entry)
+}
+
+func (o Options) withDefaults() Options {
+	if o.User == "" {
+		o.User = CurrentUser()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func (o Options) now() time.Time { return o.Now().UTC().Round(time.Second) }
+
+func (o Options) check() error {
+	switch {
+	case o.Store == nil || o.Plan == nil:
+		return errors.New("capability: Options need a Store and a Plan")
+	case !o.NoBuild && (o.Builder == nil || o.Engine == nil):
+		return errors.New("capability: Options need a Builder and an Engine unless NoBuild is set")
+	}
+	return nil
+}
+
+func (o Options) imageID(ctx context.Context, ref string) (string, error) {
+	if o.Engine == nil {
+		return "", nil
+	}
+	return o.Engine.ImageID(ctx, ref)
+}
+
+// prepare fills an add's defaults and checks the change before any lock
+// is taken: bad input is refused with nothing written.
+func (ch *Change) prepare(o Options) error {
+	switch ch.Action {
+	case ActionAdd:
+		c := &ch.Capability
+		if c.Kind == "" {
+			c.Kind = KindLayer
+		}
+		if c.User == "" && c.Kind == KindLayer {
+			c.User = DefaultUser
+		}
+		if c.ApprovedBy == "" {
+			c.ApprovedBy = o.User
+		}
+		if c.ApprovedAt.IsZero() {
+			c.ApprovedAt = o.now()
+		}
+		if c.Source.Kind == "" {
+			c.Source.Kind = SourceOperator
+		}
+		if c.Kind == KindLayer {
+			text, err := checkInstructions(c.Name, c.Instructions)
+			if err != nil {
+				return err
+			}
+			c.Instructions = text + "\n"
+		}
+		return c.Validate()
+	case ActionRemove:
+		return ValidateName(ch.Name)
+	case ActionRebase:
+		return nil
+	}
+	return fmt.Errorf("capability: unknown action %q", ch.Action)
+}
+
+// Check checks a change as far as it can without the bottle's lock and
+// without building: its input, and against the bottle's current list
+// whether the name is taken (add) or known (remove), or whether there is
+// anything to rebase. A caller uses it to refuse bad input before it
+// opens a driver; Apply checks again under the lock.
+func Check(o Options, ch Change) error {
+	o = o.withDefaults()
+	if o.Store == nil || o.Plan == nil {
+		return errors.New("capability: Options need a Store and a Plan")
+	}
+	if err := ch.prepare(o); err != nil {
+		return err
+	}
+	b, err := o.Store.Bottle(o.Plan.Slug)
+	if err != nil {
+		return err
+	}
+	if err := ch.needsState(b); err != nil {
+		return err
+	}
+	cur, err := loadCurrent(b, o.Plan.Repo)
+	if err != nil {
+		return err
+	}
+	_, err = cur.change(b.Slug(), ch, o.now())
+	return err
+}
+
+// needsState refuses a remove or rebase of a bottle that has no state
+// folder at all, before the lock would create one.
+func (ch *Change) needsState(b *state.Bottle) error {
+	if ch.Action == ActionAdd {
+		return nil
+	}
+	exists, err := b.Exists()
+	switch {
+	case err != nil:
+		return err
+	case exists:
+		return nil
+	case ch.Action == ActionRemove:
+		return fmt.Errorf("%w: bottle %q has no capabilities, so none named %q", ErrNotFound, b.Slug(), ch.Name)
+	}
+	return fmt.Errorf("%w: bottle %q has none, so nothing to rebase; add one with `claude-bottle capability add`", ErrNoCapabilities, b.Slug())
+}
+
+func (ch *Change) name() string {
+	if ch.Action == ActionAdd {
+		return ch.Capability.Name
+	}
+	return ch.Name
+}
+
+func (ch *Change) requestID() string {
+	if ch.Action == ActionAdd {
+		return ch.Capability.Source.RequestID
+	}
+	return ""
+}
+
+// snapshot is a bottle's capability state at one moment: the list, the
+// override and the base file (nil when absent), and the base they render
+// on.
+type snapshot struct {
+	list     *List
+	override []byte
+	baseFile []byte
+	base     *Base
+	rebased  bool
+	rendered *Rendered
+}
+
+// tag is the tag the bottle runs on in this state.
+func (s *snapshot) tag(slug string) string { return bottle.Tag(slug, s.override != nil) }
+
+func loadCurrent(b *state.Bottle, repo string) (*snapshot, error) {
+	s, err := loadFiles(b)
+	if err != nil {
+		return nil, err
+	}
+	if s.base, err = loadBase(b, repo, s.list); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// change computes the state after ch, rendered on the current base.
+func (cur *snapshot) change(slug string, ch Change, now time.Time) (*snapshot, error) {
+	next := &snapshot{base: cur.base, baseFile: cur.baseFile, list: cur.list.clone()}
+	if next.list == nil {
+		next.list = &List{Version: ListVersion}
+	}
+	l := next.list
+	switch ch.Action {
+	case ActionAdd:
+		if _, i := l.Find(ch.Capability.Name); i >= 0 {
+			return nil, fmt.Errorf("%w: bottle %q already has a capability named %q; remove it first (`claude-bottle capability remove %s %s`) or choose another name", ErrExists, slug, ch.Capability.Name, slug, ch.Capability.Name)
+		}
+		l.Capabilities = append(l.Capabilities, ch.Capability)
+	case ActionRemove:
+		_, i := l.Find(ch.Name)
+		if i < 0 {
+			return nil, fmt.Errorf("%w: bottle %q has no capability named %q; see `claude-bottle capability list %s`", ErrNotFound, slug, ch.Name, slug)
+		}
+		l.Capabilities = append(l.Capabilities[:i], l.Capabilities[i+1:]...)
+	case ActionRebase:
+		if cur.list == nil {
+			return nil, fmt.Errorf("%w: bottle %q has none, so nothing to rebase; add one with `claude-bottle capability add`", ErrNoCapabilities, slug)
+		}
+	}
+	next.rebased = cur.list != nil && cur.list.Base.Digest != cur.base.Digest
+	if cur.base.migrate {
+		next.baseFile = cur.base.Data
+	}
+	l.Base = BaseRecord{Source: cur.base.Source, Digest: cur.base.Digest, RenderedAt: now}
+	if cur.base.Source == SourceRepo && l.layers() == 0 {
+		return next, nil // no override: the bottle runs on the repo's image
+	}
+	r, err := Render(cur.base.Data, l.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	next.rendered, next.override = r, r.Data
+	return next, nil
+}
+
+// buildAndSwap builds next's image to a temporary tag and, on success,
+// moves the tags: the bottle's old rebuilt image to :previous, the new
+// image to the bottle's tag.
+func (o Options) buildAndSwap(ctx context.Context, b *state.Bottle, next *snapshot, res *Result) (tagSet, error) {
+	slug := b.Slug()
+	pending := pendingImage(slug)
+	req := o.Request
+	req.Dockerfile, req.ContextDir, req.Tags = filepath.Join(o.Plan.Repo, "Dockerfile"), o.Plan.Context, []string{pending}
+	if next.override != nil {
+		tmp, err := writeTemp(b, next.override)
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp)
+		req.Dockerfile = tmp
+	}
+	capture := &Capture{Next: o.Sink}
+	built, err := o.Builder.Build(ctx, req, capture)
+	if err != nil {
+		o.Engine.Untag(context.WithoutCancel(ctx), pending)
+		return nil, buildError(slug, err, capture, next.rendered, req.Dockerfile)
+	}
+	res.Built, res.Steps = true, built.Steps
+	id := built.ImageID
+	if id == "" {
+		if id, err = o.Engine.ImageID(ctx, pending); err != nil {
+			return nil, err
+		}
+	}
+	undo, err := readTags(ctx, o.Engine, slug)
+	if err != nil {
+		return nil, err
+	}
+	if err := swap(ctx, o.Engine, slug, id, next.override != nil); err != nil {
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
+		return nil, err
+	}
+	if err := o.Engine.Untag(context.WithoutCancel(ctx), pending); err != nil {
+		undo.restore(context.WithoutCancel(ctx), o.Engine)
+		return nil, err
+	}
+	res.ImageAfter = id
+	digest := ""
+	if next.override != nil {
+		digest = contentDigest(next.override)
+	}
+	next.list.Built = &Built{Dockerfile: digest, ImageID: id, At: o.now()}
+	return undo, nil
+}
+
+// swap gives the image id the bottle's tag: the rebuilt tag when the
+// bottle has an override, else the shared base tag. The bottle's old
+// rebuilt image, if any, is kept as its :previous first; a bottle going
+// back to the base tag loses its rebuilt :latest.
+func swap(ctx context.Context, e Engine, slug, id string, rebuilt bool) error {
+	latest, previous := bottle.RebuiltImage(slug), bottle.PreviousImage(slug)
+	old, err := e.ImageID(ctx, latest)
+	if err != nil {
+		return err
+	}
+	if old != "" && old != id {
+		if err := e.Tag(ctx, old, previous); err != nil {
+			return err
+		}
+	}
+	if err := e.Tag(ctx, id, bottle.Tag(slug, rebuilt)); err != nil {
+		return err
+	}
+	if !rebuilt && old != "" {
+		return e.Untag(ctx, latest)
+	}
+	return nil
+}
+
+// tagSet is what a bottle's tags pointed at before a swap ("" for a tag
+// that did not exist), to undo the swap when the state that goes with it
+// cannot be written: the tags and the state move together or not at all.
+type tagSet map[string]string
+
+func readTags(ctx context.Context, e Engine, slug string) (tagSet, error) {
+	ts := tagSet{}
+	for _, ref := range []string{bottle.RebuiltImage(slug), bottle.PreviousImage(slug), bottle.BaseImage} {
+		id, err := e.ImageID(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		ts[ref] = id
+	}
+	return ts, nil
+}
+
+// restore puts every tag back where it was, as far as the engine lets it
+// (best effort: it runs after another failure, which is the one reported).
+func (ts tagSet) restore(ctx context.Context, e Engine) {
+	for ref, id := range ts {
+		now, err := e.ImageID(ctx, ref)
+		switch {
+		case err != nil || now == id:
+		case id == "":
+			e.Untag(ctx, ref)
+		default:
+			e.Tag(ctx, id, ref)
+		}
+	}
+}
+
+// pendingImage is the temporary tag a change builds to before the swap.
+func pendingImage(slug string) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return bottle.PendingImage(slug, hex.EncodeToString(b[:]))
+}
+
+// writeTemp writes the override to build into the bottle's folder, under
+// a name the state store sweeps if a crash leaves it behind.
+func writeTemp(b *state.Bottle, data []byte) (string, error) {
+	f, err := os.CreateTemp(b.Dir(), "."+OverrideFile+".tmp-pending-*")
+	if err != nil {
+		return "", fmt.Errorf("bottle %q: writing the override to build: %w", b.Slug(), err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("bottle %q: writing the override to build: %w", b.Slug(), err)
+	}
+	return f.Name(), nil
+}

@@ -1,0 +1,2 @@
+ARG IMG=ubuntu:24.04
+FROM ${IMG}

@@ -1,0 +1,2 @@
+FROM quay.io/centos/centos:stream9
+RUN yum install -y git

@@ -1,0 +1,1 @@
+FROM example.com/mystery:1

@@ -1,0 +1,5 @@
+# An offline bottle.
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+WORKDIR /home/node
