@@ -121,6 +121,7 @@ var commands = []func(a *app) *cobra.Command{
 	newPlanCmd,
 	newBuildCmd,
 	newLaunchCmd,
+	newPsCmd,
 	newStateCmd,
 	newRequestCmd,
 	newMCPCmd,
