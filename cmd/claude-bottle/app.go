@@ -122,6 +122,8 @@ var commands = []func(a *app) *cobra.Command{
 	newBuildCmd,
 	newLaunchCmd,
 	newPsCmd,
+	newStopCmd,
+	newDashboardCmd,
 	newStateCmd,
 	newRequestCmd,
 	newMCPCmd,
