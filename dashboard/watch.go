@@ -212,7 +212,7 @@ func (s *Server) watchState(ctx context.Context) {
 // stateSignature hashes what the state folder holds (names, sizes,
 // times, inodes of every bottle's files and of its requests/ and
 // previous/ folders; a transcript only by its folder, which a snapshot
-// replaces whole) and the system's flock lines.
+// replaces whole), the repo's Dockerfile and the system's flock lines.
 func (s *Server) stateSignature() [32]byte {
 	h := sha256.New()
 	root := s.o.Store.StateDir()
@@ -229,6 +229,11 @@ func (s *Server) stateSignature() [32]byte {
 		stamp(h, rel, p)
 		return nil
 	})
+	// The repo's Dockerfile is the base of repo-based overrides: its
+	// change makes them stale.
+	if s.o.Repo != "" {
+		stamp(h, "repo", filepath.Join(s.o.Repo, "Dockerfile"))
+	}
 	if locks, err := os.ReadFile("/proc/locks"); err == nil {
 		for _, l := range strings.Split(string(locks), "\n") {
 			if strings.Contains(l, "FLOCK") && !strings.Contains(l, "->") {
