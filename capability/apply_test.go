@@ -33,6 +33,9 @@ func TestAddBuildsThenSwaps(t *testing.T) {
 		t.Errorf("a pending tag, or a :previous with nothing before:\n%s", w.engine.list())
 	}
 	st, _ := Inspect(w.store, "demo", w.repo)
+	if st2, err := Inspect(w.store, "demo", ""); err != nil || st2.Stale || st2.BasePath != filepath.Join(w.repo, "Dockerfile") {
+		t.Errorf("Inspect with no repo named = %+v, %v", st2, err)
+	}
 	c := st.Capabilities[0]
 	if c.Name != "jq" || c.Kind != KindLayer || c.User != "root" || c.ApprovedBy != "tester" || !c.ApprovedAt.Equal(w.clock) || c.Source.Kind != SourceOperator || c.Reason != "needed for jq" {
 		t.Errorf("capability = %+v", c)
@@ -222,6 +225,9 @@ func TestDriftAndRebase(t *testing.T) {
 	st, err := Inspect(w.store, "demo", w.repo)
 	if err != nil || !st.Stale || st.StaleSince == nil || !st.StaleSince.Equal(mtime) {
 		t.Fatalf("status after the repo changed = %+v, %v", st, err)
+	}
+	if st, err := Inspect(w.store, "demo", ""); err != nil || !st.Stale || st.BasePath != path {
+		t.Errorf("with no repo named, drift is not checked against the recorded repo: %+v, %v", st, err)
 	}
 	if h := st.Hint(); !strings.Contains(h, "stale since") || !strings.Contains(h, "claude-bottle capability rebase demo") || !strings.Contains(h, path) {
 		t.Errorf("hint = %q", h)
@@ -479,5 +485,53 @@ func TestHoldMakesAChangeWait(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(w.store.StateDir(), "no-state")); !os.IsNotExist(err) {
 		t.Error("holding a bottle without state created its folder")
+	}
+}
+
+// TestCapabilityThatNoLongerApplies: a rebase whose build fails in a
+// capability's step names that capability, and leaves the bottle as it
+// was (still stale).
+func TestCapabilityThatNoLongerApplies(t *testing.T) {
+	w := newWorld(t)
+	w.add("demo", "jq", "RUN echo jq")
+	w.add("demo", "tool", "RUN use-the-v1-tool")
+	w.builder.fails = func(df, step string) bool {
+		return strings.Contains(df, "v2") && strings.Contains(step, "use-the-v1-tool")
+	}
+	os.WriteFile(filepath.Join(w.repo, "Dockerfile"), []byte(repoDockerfile+"RUN echo v2\n"), 0o644)
+	before, tags := w.stateTree("demo"), w.engine.list()
+	_, err := Rebase(context.Background(), w.opts("demo"))
+	var be *BuildError
+	if !errors.As(err, &be) || be.Capability != "tool" || !strings.Contains(err.Error(), `capability "tool" failed`) {
+		t.Fatalf("Rebase = %v", err)
+	}
+	if w.stateTree("demo") != before || w.engine.list() != tags {
+		t.Error("a failed rebase changed the state or the tags")
+	}
+	if st, _ := Inspect(w.store, "demo", w.repo); !st.Stale {
+		t.Error("after a failed rebase the bottle is no longer stale")
+	}
+}
+
+func TestCompose(t *testing.T) {
+	w := newWorld(t)
+	p := &bottle.Plan{Slug: "demo", Repo: w.repo, Context: w.repo}
+	c, err := Compose(w.store, p, "jq", Spec{Run: []string{"echo jq > /etc/jq"}})
+	if err != nil || c.Kind != KindLayer || c.Instructions != "RUN echo jq > /etc/jq\n" {
+		t.Errorf("Compose(run) = %+v, %v", c, err)
+	}
+	c, err = Compose(w.store, p, "pypi", Spec{Hosts: []string{"pypi.org:443", "[::1]:8080"}})
+	if err != nil || c.Kind != KindEgress || c.Instructions != "pypi.org:443 [::1]:8080" {
+		t.Errorf("Compose(hosts) = %+v, %v", c, err)
+	}
+	for _, bad := range []Spec{{}, {Run: []string{"x"}, Hosts: []string{"a"}}, {Hosts: []string{"evil.com\nRUN x"}}, {Hosts: []string{"a b"}}, {Packages: []string{"jq"}}} {
+		if _, err := Compose(w.store, p, "x", bad); err == nil {
+			t.Errorf("Compose(%+v) was accepted", bad)
+		}
+	}
+	os.WriteFile(filepath.Join(w.repo, "Dockerfile"), []byte("FROM debian:bookworm\n"), 0o644)
+	c, err = Compose(w.store, p, "tools", Spec{Packages: []string{"jq"}})
+	if err != nil || !strings.Contains(c.Instructions, "apt-get install -y --no-install-recommends jq") {
+		t.Errorf("Compose(packages) = %+v, %v", c, err)
 	}
 }

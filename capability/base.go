@@ -31,7 +31,7 @@ type Base struct {
 
 // loadBase finds a bottle's base: its base.Dockerfile; else, for a bottle
 // with no capabilities.json, a hand-written override (phase 1); else the
-// repo's Dockerfile.
+// repo's Dockerfile (repo "" means the one the list was rendered from).
 func loadBase(b *state.Bottle, repo string, l *List) (*Base, error) {
 	if data, ok, err := b.ReadFileAt(BaseFile); err != nil {
 		return nil, err
@@ -49,6 +49,12 @@ func loadBase(b *state.Bottle, repo string, l *List) (*Base, error) {
 		}
 	}
 	path := filepath.Join(repo, "Dockerfile")
+	if repo == "" {
+		if l == nil || l.Base.Path == "" {
+			return nil, fmt.Errorf("%w: bottle %q builds on a repo's Dockerfile and no repo was named; pass --repo DIR", bottle.ErrNoRepo, b.Slug())
+		}
+		path = l.Base.Path // no repo named: the one the override was rendered from
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -47,6 +47,8 @@ func (c *Capture) Send(ev *driver.Event) {
 		}
 		if v.Error != "" && s.err == "" {
 			s.err = v.Error
+			// When one step fails, BuildKit cancels the steps running
+			// beside it; those are not the step that failed.
 			if !strings.Contains(v.Error, "context canceled") {
 				c.failed = append(c.failed, v.Digest)
 			}

@@ -97,8 +97,10 @@ func (e *fakeEngine) list() string {
 type fakeBuilder struct {
 	engine *fakeEngine
 	delay  time.Duration
-	mu     sync.Mutex
-	built  []string // the Dockerfiles built
+	// fails, when set, also fails the steps it returns true for.
+	fails func(dockerfile, step string) bool
+	mu    sync.Mutex
+	built []string // the Dockerfiles built
 }
 
 func (f *fakeBuilder) Info(context.Context) (driver.Info, error) {
@@ -122,7 +124,7 @@ func (f *fakeBuilder) Build(ctx context.Context, req driver.Request, sink driver
 	now := time.Now()
 	for i, in := range p.instrs {
 		v := driver.Vertex{Digest: fmt.Sprintf("sha256:step%d", i), Name: fmt.Sprintf("[stage-0 %d/%d] %s", i+1, len(p.instrs), squash(in.source)), Started: &now}
-		if strings.Contains(in.source, "exit 3") {
+		if strings.Contains(in.source, "exit 3") || f.fails != nil && f.fails(string(data), in.source) {
 			sink.Send(&driver.Event{Vertexes: []driver.Vertex{v}})
 			sink.Send(&driver.Event{Logs: []driver.Log{{Vertex: v.Digest, Data: []byte("starting the tool\nsomething failed: no such thing\n")}}})
 			v.Error, v.Completed = "process did not complete successfully: exit code: 3", &now

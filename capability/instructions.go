@@ -31,7 +31,7 @@ func checkInstructions(name, text string) (string, error) {
 		return "", fmt.Errorf("%w: the instructions of capability %q are not text (NUL or invalid UTF-8); is it the right file?", ErrInvalid, name)
 	}
 	combined := "FROM scratch\n" + norm + "\n" + endSentinel + "\n"
-	p, err := parseDockerfile(fmt.Sprintf("the instructions of capability %q (after a FROM line claude-bottle adds)", name), []byte(combined))
+	p, err := parseDockerfile(fmt.Sprintf("the instructions of capability %q (checked after a FROM line, so their line 1 is line 2 here)", name), []byte(combined))
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -56,6 +56,9 @@ type BaseRecord struct {
 	Digest string `json:"digest"`
 	// RenderedAt is when it was rendered.
 	RenderedAt time.Time `json:"rendered_at"`
+	// Path is the base's file then: with no repo named, drift is checked
+	// against it.
+	Path string `json:"path,omitempty"`
 }
 
 // Built is an override that was built into the bottle's image.

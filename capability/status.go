@@ -36,7 +36,8 @@ type Status struct {
 }
 
 // Inspect returns a bottle's Status; repo is the bottle's repo root (the
-// plan's Repo), for the drift of a repo-based override. It writes nothing.
+// plan's Repo), for the drift of a repo-based override, or "" to check it
+// against the repo Dockerfile it was rendered from. It writes nothing.
 func Inspect(store *state.Store, slug, repo string) (*Status, error) {
 	b, err := store.Bottle(slug)
 	if err != nil {

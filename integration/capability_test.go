@@ -69,6 +69,7 @@ func capabilityFlow(t *testing.T, c *cli) {
 	t.Run("failing RUN changes nothing", r.failingRun)
 	t.Run("drift and rebase", r.driftAndRebase)
 	t.Run("rollback", r.rollback)
+	t.Run("build --rebase", r.buildRebase)
 	t.Run("two adds at once", r.concurrentAdds)
 	t.Run("no-build then build", r.noBuildThenBuild)
 }
@@ -201,6 +202,26 @@ func (r *capRun) rollback(t *testing.T) {
 	}
 	if list := r.list(); len(list.Capabilities) != 1 || list.Capabilities[0].Name != "jq" {
 		t.Errorf("list after rollback = %+v", list)
+	}
+}
+
+// buildRebase: after the rollback the override is stale again (the repo
+// still has its change); build says so, and build --rebase brings it up
+// to date before it builds.
+func (r *capRun) buildRebase(t *testing.T) {
+	r.t = t
+	res := r.run(0, r.with("build", r.slug, "--repo", r.repo, "--progress", "plain")...)
+	if !strings.Contains(res.Stderr, "stale since") || !strings.Contains(res.Stderr, "--rebase") {
+		t.Errorf("build of a stale bottle did not say so:\n%s", res.Stderr)
+	}
+	r.run(0, r.with("build", r.slug, "--repo", r.repo, "--rebase", "--progress", "plain")...)
+	if out := testenv.RunImage(t, r.latest, "cat", "/etc/jq", "/etc/repo-version"); out != "jq\nrepo-v2" {
+		t.Errorf("after build --rebase the image holds %q", out)
+	}
+	var plan struct{ Stale bool }
+	r.jsonOut(&plan, r.with("plan", r.slug, "--repo", r.repo, "--format", "json")...)
+	if plan.Stale {
+		t.Error("still stale after build --rebase")
 	}
 }
 

@@ -152,20 +152,25 @@ func dcProject(t *testing.T, dockerfile string, files map[string]string) driver.
 	return driver.Request{Dockerfile: filepath.Join(state, "Dockerfile"), ContextDir: repo}
 }
 
-// dcDockerfile has two stages, a build arg, output on both streams,
-// COPY --from, a label and a copy of the whole context.
+// dcDockerfile has two stages, a build arg, output on both streams, a RUN
+// whose output is new each time it runs (/uuid), COPY --from, a label and
+// a copy of the whole context.
 const dcDockerfile = testenv.BusyboxDockerfile + `ARG GREETING=unset
 RUN echo "log-$GREETING" && echo "err-$GREETING" >&2 && echo "$GREETING" > /greeting
+RUN cat /proc/sys/kernel/random/uuid > /uuid
 
 FROM scratch
 COPY --from=0 /bin/busybox /bin/busybox
-COPY --from=0 /greeting /greeting
+COPY --from=0 /greeting /uuid /
 COPY . /ctx
 LABEL org.example.dc=yes
 `
 
 // TestDockerCLIModes builds one project in each builder mode the CLI
-// offers here and checks the image, the progress and the cache.
+// offers here and checks the image, the progress and the cache. What
+// --no-cache promises is that every RUN runs again: BuildKit may still
+// take a COPY from its content-addressed cache, so only RUN steps are
+// asserted, and /uuid proves they ran.
 func TestDockerCLIModes(t *testing.T) {
 	for _, s := range dcSetups {
 		t.Run(string(s.mode), func(t *testing.T) { dcModeBuild(t, s) })
@@ -176,7 +181,10 @@ func dcModeBuild(t *testing.T, s dcSetup) {
 	b := dcBuilder(t, s, driver.Config{})
 	req := dcProject(t, dcDockerfile, map[string]string{"src/main.go": "package main\n", "ignored.txt": "no\n"})
 	req.Tags = []string{dcTag(t, string(s.mode))}
-	req.BuildArgs = map[string]string{"GREETING": "hi-" + string(s.mode)}
+	// A greeting of this run's own: no step after the ARG can match what
+	// the engine built before, so the rebuild below has one candidate.
+	greeting := "hi-" + string(s.mode) + "-" + dcRandom(4)
+	req.BuildArgs = map[string]string{"GREETING": greeting}
 	req.NoCache = true
 	ignore := req.Dockerfile + ".dockerignore"
 	testenv.WriteFiles(t, filepath.Dir(ignore), map[string]string{filepath.Base(ignore): "ignored.txt\n"})
@@ -196,8 +204,8 @@ func dcModeBuild(t *testing.T, s dcSetup) {
 	if id := testenv.Docker(t, "image", "inspect", "--format", "{{.Id}}", req.Tags[0]); res.ImageID != id {
 		t.Errorf("ImageID %q, engine has %q for %s", res.ImageID, id, req.Tags[0])
 	}
-	if got := testenv.RunImage(t, req.Tags[0], "/bin/busybox", "cat", "/greeting"); got != "hi-"+string(s.mode) {
-		t.Errorf("/greeting = %q", got)
+	if got := testenv.RunImage(t, req.Tags[0], "/bin/busybox", "cat", "/greeting"); got != greeting {
+		t.Errorf("/greeting = %q, want %q", got, greeting)
 	}
 	files := testenv.RunImage(t, req.Tags[0], "/bin/busybox", "find", "/ctx", "-type", "f")
 	wantIgnored := s.mode != dockercli.ModeLegacy
@@ -217,9 +225,11 @@ func dcModeBuild(t *testing.T, s dcSetup) {
 	if v, ok := rec.vertex("RUN echo"); !ok || v.Completed == nil || v.Started == nil {
 		t.Errorf("no started and completed vertex for the RUN step: %+v", v)
 	}
-	if res.Steps.Total == 0 || res.Steps.Cached != 0 {
-		t.Errorf("--no-cache build: steps %+v, want some and none cached", res.Steps)
+	if res.Steps.Total == 0 {
+		t.Errorf("--no-cache build: steps %+v, want some", res.Steps)
 	}
+	dcRunsRan(t, "--no-cache build", rec)
+	uuid := testenv.RunImage(t, req.Tags[0], "/bin/busybox", "cat", "/uuid")
 	t.Logf("%s: %+v in %v", s.mode, res.Steps, res.Duration.Round(time.Millisecond))
 
 	req.NoCache = false
@@ -230,9 +240,47 @@ func dcModeBuild(t *testing.T, s dcSetup) {
 	if again.ImageID != res.ImageID || again.Steps.Cached == 0 || again.Steps.Total != res.Steps.Total {
 		t.Errorf("rebuild: %s %+v, want %s with the same steps, cached", again.ImageID, again.Steps, res.ImageID)
 	}
+
+	req.NoCache = true
+	fresh, rec, err := dcBuild(t, b, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcRunsRan(t, "second --no-cache build", rec)
+	if got := testenv.RunImage(t, req.Tags[0], "/bin/busybox", "cat", "/uuid"); got == uuid || fresh.ImageID == res.ImageID {
+		t.Errorf("second --no-cache build: /uuid %q and image %s, as before: its RUN did not run again", got, fresh.ImageID)
+	}
 	dcInfo(t, b, s)
 	if s.mode == dockercli.ModeBuildx {
+		req.NoCache = false
 		dcNoCacheFilter(t, b, req)
+	}
+}
+
+// dcRunsRan fails t unless the build ran RUN steps and took none of them
+// from the cache.
+func dcRunsRan(t *testing.T, what string, rec *dcRecorder) {
+	t.Helper()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	last := map[string]driver.Vertex{}
+	for _, ev := range rec.events {
+		for _, v := range ev.Vertexes {
+			last[v.Digest] = v
+		}
+	}
+	runs := 0
+	for _, v := range last {
+		if !strings.Contains(v.Name, "] RUN ") {
+			continue
+		}
+		runs++
+		if v.Cached {
+			t.Errorf("%s: step %q came from the cache", what, v.Name)
+		}
+	}
+	if runs < 3 {
+		t.Errorf("%s: %d RUN steps seen, want 3", what, runs)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/batch"
 	"github.com/claude-bottle/claude-bottle/internal/testenv"
 )
 
@@ -77,9 +78,16 @@ func TestEndToEnd(t *testing.T) {
 
 func endToEnd(t *testing.T, c *cli) {
 	repo := e2eRepo(t)
-	slug, other := "e2e-"+strings.ToLower(strings.ReplaceAll(t.Name()[len("TestEndToEnd/"):], "_", "-")), "e2e-plain"
+	// Slugs of this run's own: a container or tag left by an earlier run
+	// that was killed must not meet this one.
+	run := randHex(3)
+	slug, other := "e2e-"+strings.ToLower(strings.ReplaceAll(t.Name()[len("TestEndToEnd/"):], "_", "-"))+"-"+run, "e2e-plain-"+run
 	rebuilt := "claude-bottle-rebuilt-" + slug + ":latest"
 	testenv.RemoveImages(t, rebuilt)
+	t.Cleanup(func() {
+		testenv.DockerOut("rm", "-f", "claude-bottle-"+slug)
+		removeDerived(slug)
+	})
 
 	override := filepath.Join(t.TempDir(), "Dockerfile")
 	testenv.WriteFiles(t, filepath.Dir(override), map[string]string{
@@ -126,6 +134,15 @@ func endToEnd(t *testing.T, c *cli) {
 	}
 }
 
+// removeDerived removes the derived images (claude-bottle-cwd-SLUG:*)
+// launches of slug made.
+func removeDerived(slug string) {
+	ids, _ := testenv.DockerOut("image", "ls", "--quiet", "--filter", "reference=claude-bottle-cwd-"+slug+":*")
+	for _, id := range strings.Fields(ids) {
+		testenv.DockerOut("image", "rm", "-f", id)
+	}
+}
+
 func checkMetadata(t *testing.T, path string, want map[string]string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -157,7 +174,7 @@ func checkMetadata(t *testing.T, path string, want map[string]string) {
 func TestLaunchDryRunAndTwin(t *testing.T) {
 	testenv.RequireDocker(t)
 	c := newCLI(t, "--driver", "buildkit")
-	repo, cwd, slug := e2eRepo(t), t.TempDir(), "e2e-twin"
+	repo, cwd, slug := e2eRepo(t), t.TempDir(), "e2e-twin-"+randHex(3)
 	home := strings.TrimPrefix(c.env[0], "CLAUDE_BOTTLE_HOME=")
 
 	res := c.run(0, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--dry-run", "--", "sleep", "30")...)
@@ -179,7 +196,10 @@ func TestLaunchDryRunAndTwin(t *testing.T) {
 	}
 	json.Unmarshal([]byte(plan.Stdout), &p)
 	testenv.RemoveImages(t, p.DerivedImage)
-	t.Cleanup(func() { testenv.DockerOut("rm", "-f", "claude-bottle-"+slug) })
+	t.Cleanup(func() {
+		testenv.DockerOut("rm", "-f", "claude-bottle-"+slug)
+		removeDerived(slug)
+	})
 
 	first := make(chan testenv.Result, 1)
 	go func() {
@@ -205,4 +225,72 @@ func waitRunning(t *testing.T, name string) {
 		out, err := testenv.DockerOut("container", "inspect", "--format", "{{.State.Running}}", name)
 		return err == nil && out == "true"
 	})
+}
+
+// TestRebuildOverrideCLI is issue 11's reproduction through the binary:
+// `claude-bottle build SLUG --driver docker` twice for a bottle whose
+// override (in the state folder, outside the repo) ends with `COPY . /ctx/`
+// and whose repo's .dockerignore keeps itself. In each docker mode the
+// second build keeps the image ID and reports its COPY and RUN steps cached.
+func TestRebuildOverrideCLI(t *testing.T) {
+	testenv.RequireDocker(t)
+	for _, s := range dcSetups {
+		t.Run(string(s.mode), func(t *testing.T) {
+			c := newFCLI(t)
+			cfg := t.TempDir()
+			if s.buildx {
+				cfg = testenv.BuildxConfig(t)
+			}
+			c.env = append(c.env, "DOCKER_CONFIG="+cfg)
+			repo := faultRepo(t, map[string]string{".dockerignore": "secret.txt\n", "secret.txt": "no", "src/a.txt": "a\n"})
+			slug := faultSlug(t, "rebuild")
+			c.setOverride(slug, rebuildDockerfile)
+			meta := filepath.Join(t.TempDir(), "meta.json")
+			args := []string{"build", slug, "--repo", repo, "--driver", "docker", "--docker-bin", s.bin,
+				"--driver-opt", "mode=" + string(s.mode), "--progress", "quiet", "--metadata-file", meta}
+			c.must(0, args...)
+			first := buildOutcome(t, meta, slug)
+			c.must(0, args...)
+			again := buildOutcome(t, meta, slug)
+			t.Logf("%s: first %s %+v, no-op rebuild %s %+v", s.mode, first.ImageID, first.Steps, again.ImageID, again.Steps)
+			if again.ImageID != first.ImageID || again.Steps.Cached < 5 {
+				t.Errorf("no-op rebuild: %s with %+v steps, want %s with the 5 COPY and RUN steps cached", again.ImageID, again.Steps, first.ImageID)
+			}
+			if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != first.ImageID {
+				t.Errorf("the bottle's tag names %q, want %s", id, first.ImageID)
+			}
+		})
+	}
+}
+
+// buildOutcome reads one bottle's outcome from a --metadata-file.
+func buildOutcome(t *testing.T, path, slug string) batch.Outcome {
+	t.Helper()
+	var m map[string]batch.Outcome
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(data, &m)
+	}
+	if err != nil || m[slug].ImageID == "" {
+		t.Fatalf("metadata %s: %v\n%s", path, err, data)
+	}
+	return m[slug]
+}
+
+// TestLaunchSummaryDriverLine checks the preflight summary's driver line
+// when no driver is named: the default and one short reason.
+func TestLaunchSummaryDriverLine(t *testing.T) {
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	repo := faultRepo(t, nil)
+	res := c.must(0, "launch", faultSlug(t, "summary"), "--repo", repo, "--dry-run", "--", "true")
+	var line string
+	for _, l := range strings.Split(res.Stderr, "\n") {
+		if strings.HasPrefix(l, "driver ") {
+			line = strings.Join(strings.Fields(l), " ")
+		}
+	}
+	if want := "driver buildkit (default: highest priority that can build here)"; line != want {
+		t.Errorf("driver line = %q, want %q\nstderr:\n%s", line, want, res.Stderr)
+	}
 }

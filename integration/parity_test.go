@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"os/exec"
 	"path/filepath"
@@ -135,16 +136,15 @@ func parityFiles(t *testing.T, b driver.Builder, req driver.Request, who string)
 }
 
 // parityLegacyIgnoreFile checks the one known difference of the legacy
-// builder: with the Dockerfile outside the context, the docker CLI sends it
-// inside the context under a random name and appends that name to the
-// context's .dockerignore (so the daemon drops it), which a COPY of the
-// whole context then copies. Info.Notes tells users so.
+// builder: with the Dockerfile outside the context, the docker driver sends
+// it inside the context as .claude-bottle.Dockerfile and appends that name
+// to the context's .dockerignore (so the daemon drops it), which a COPY of
+// the whole context then copies. Info.Notes tells users so.
 func parityLegacyIgnoreFile(t *testing.T, tag, original string) {
 	t.Helper()
 	got := testenv.RunImage(t, tag, "/bin/busybox", "cat", "/ctx/.dockerignore")
-	rest, ok := strings.CutPrefix(got, strings.TrimSpace(original))
-	if !ok || !strings.HasPrefix(strings.TrimSpace(rest), ".dockerfile.") || strings.Count(strings.TrimSpace(rest), "\n") != 0 {
-		t.Errorf("legacy /ctx/.dockerignore = %q, want the original plus one .dockerfile.<random> line", got)
+	if want := strings.TrimSpace(original + ".claude-bottle.Dockerfile"); got != want {
+		t.Errorf("legacy /ctx/.dockerignore = %q, want %q", got, want)
 	}
 }
 
@@ -170,4 +170,115 @@ func parityCompare(t *testing.T, want, got map[string]string) {
 	if len(want) < 10 {
 		t.Errorf("suspiciously few files compared: %d", len(want))
 	}
+}
+
+// rebuildDockerfile is a bottle's override as launch builds it: outside
+// the context, a RUN whose output is new each time it runs, and a last
+// stage that copies the whole context.
+const rebuildDockerfile = testenv.BusyboxDockerfile + `RUN cat /proc/sys/kernel/random/uuid > /uuid
+
+FROM scratch
+COPY --from=0 /bin/busybox /uuid /
+COPY . /ctx/
+`
+
+// parityBuilder is one driver, or one mode of the docker driver, to run
+// the same scenario with.
+type parityBuilder struct {
+	name string
+	make func(t *testing.T) driver.Builder
+}
+
+func parityBuilders() []parityBuilder {
+	out := []parityBuilder{{"buildkit", func(t *testing.T) driver.Builder { return bkBuilder(t, driver.Config{}) }}}
+	for _, s := range dcSetups {
+		out = append(out, parityBuilder{"docker-" + string(s.mode), func(t *testing.T) driver.Builder { return dcBuilder(t, s, driver.Config{}) }})
+	}
+	return out
+}
+
+// TestDriverParityRebuild rebuilds an override bottle with nothing
+// changed, with every driver and docker mode: the image ID stays and every
+// COPY and RUN step is reported cached. Then a build that fails leaves the
+// tag on the image it named, and a changed context file gives a new image.
+// The context's .dockerignore does not exclude itself, the case where the
+// docker CLI's random Dockerfile name changed COPY . on every legacy build.
+func TestDriverParityRebuild(t *testing.T) {
+	testenv.RequireDocker(t)
+	for _, pb := range parityBuilders() {
+		t.Run(pb.name, func(t *testing.T) {
+			b := pb.make(t)
+			repo := testenv.BusyboxContext(t, map[string]string{
+				".dockerignore": "secret.txt\n", "secret.txt": "no", "src/main.go": "package main\n",
+			})
+			state := t.TempDir()
+			testenv.WriteFiles(t, state, map[string]string{"Dockerfile": rebuildDockerfile})
+			req := driver.Request{Dockerfile: filepath.Join(state, "Dockerfile"), ContextDir: repo, Tags: []string{dcTag(t, "rebuild-"+pb.name)}}
+
+			first := parityBuild(t, b, req)
+			again, rec := parityBuildRec(t, b, req)
+			cacheable, cached := parityCachedSteps(rec)
+			t.Logf("%s: first %s %+v; no-op rebuild %s %+v in %v, %d of %d COPY/RUN steps cached",
+				pb.name, first.ImageID, first.Steps, again.ImageID, again.Steps, again.Duration.Round(time.Millisecond), cached, cacheable)
+			if again.ImageID != first.ImageID {
+				t.Errorf("no-op rebuild gave image %s, first build %s", again.ImageID, first.ImageID)
+			}
+			if cacheable < 4 || cached != cacheable || again.Steps.Cached < cacheable {
+				t.Errorf("no-op rebuild: %d of %d COPY/RUN steps cached (steps %+v), want all", cached, cacheable, again.Steps)
+			}
+			if id := imageID(req.Tags[0]); id != first.ImageID {
+				t.Errorf("%s names %s after the rebuild, want %s", req.Tags[0], id, first.ImageID)
+			}
+
+			before := imageID(req.Tags[0])
+			testenv.WriteFiles(t, state, map[string]string{"Dockerfile": rebuildDockerfile + "RUN [\"/bin/busybox\", \"false\"]\n"})
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			if _, err := b.Build(ctx, req, nil); !errors.Is(err, driver.ErrBuildFailed) {
+				t.Errorf("a build whose last step fails: err = %v, want ErrBuildFailed", err)
+			}
+			if id := imageID(req.Tags[0]); id != before {
+				t.Errorf("the failed build moved %s to %q, want it left on %s", req.Tags[0], id, before)
+			}
+
+			testenv.WriteFiles(t, state, map[string]string{"Dockerfile": rebuildDockerfile})
+			testenv.WriteFiles(t, repo, map[string]string{"src/main.go": "package main // edited\n"})
+			if edited := parityBuild(t, b, req); edited.ImageID == first.ImageID {
+				t.Errorf("a context file changed and the image stayed %s", edited.ImageID)
+			}
+		})
+	}
+}
+
+func parityBuild(t *testing.T, b driver.Builder, req driver.Request) *driver.Result {
+	t.Helper()
+	res, _ := parityBuildRec(t, b, req)
+	return res
+}
+
+func parityBuildRec(t *testing.T, b driver.Builder, req driver.Request) (*driver.Result, *recorder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rec := &recorder{}
+	res, err := b.Build(ctx, req, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, rec
+}
+
+// parityCachedSteps counts the COPY and RUN steps of a build ("[2/5] RUN
+// ...", "[stage-1 1/2] COPY ...") and how many of them came from the cache.
+func parityCachedSteps(rec *recorder) (steps, cached int) {
+	for _, v := range rec.vertexes() {
+		if !strings.Contains(v.Name, "] COPY ") && !strings.Contains(v.Name, "] RUN ") {
+			continue
+		}
+		steps++
+		if v.Cached {
+			cached++
+		}
+	}
+	return steps, cached
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -172,7 +175,7 @@ func startAndWait(ctx context.Context, cli *client.Client, id string, s Spec) (i
 		return 0, engineError("starting the bottle", err)
 	}
 	if s.TTY && s.Terminal != nil {
-		resize(bg, cli, id, s.Terminal)
+		defer followResizes(bg, cli, id, s.Terminal)()
 	}
 	outDone := streams(att.HijackedResponse, s)
 	return waitExit(ctx, cli, id, wait, outDone, s.Log)
@@ -241,6 +244,37 @@ func signalName(cause error) string {
 	return "INT"
 }
 
+// followResizes gives the bottle's terminal the host terminal's size now
+// and again on every SIGWINCH (a window resize), until the returned stop
+// is called. A full-screen agent redraws for the size it is told.
+func followResizes(ctx context.Context, cli *client.Client, id string, t Terminal) (stop func()) {
+	winch := make(chan os.Signal, 1)
+	// Subscribed before the first resize, so that a resize between the two
+	// is not lost.
+	signal.Notify(winch, syscall.SIGWINCH)
+	resize(ctx, cli, id, t)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-winch:
+				resize(ctx, cli, id, t)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(winch)
+		close(done)
+		<-finished
+	}
+}
+
+// resize sets the bottle's terminal to the host terminal's size. A failure
+// is not worth ending the session for: the next resize tries again.
 func resize(ctx context.Context, cli *client.Client, id string, t Terminal) {
 	w, h, err := t.Size()
 	if err == nil && w > 0 && h > 0 {
@@ -256,6 +290,9 @@ func attachRunning(ctx context.Context, cli *client.Client, id string, s Spec) (
 		return Outcome{}, engineError("attaching to the bottle", err)
 	}
 	defer att.Close()
+	if s.TTY && s.Terminal != nil {
+		defer followResizes(context.WithoutCancel(ctx), cli, id, s.Terminal)()
+	}
 	code, err := waitExit(ctx, cli, id, wait, streams(att.HijackedResponse, s), s.Log)
 	return Outcome{ExitCode: code}, err
 }

@@ -206,7 +206,7 @@ func TestPathPluginsRunUnverifiedAndAreNeverDefault(t *testing.T) {
 	if err != nil || name != testDriver {
 		t.Fatalf("Default = %q, %v; want the built-in %q (PATH plugins are never the default)", name, err, testDriver)
 	}
-	if !strings.Contains(why, "priority 1000") {
+	if why != "default: highest priority that can build here" {
 		t.Errorf("why = %q", why)
 	}
 }
@@ -220,7 +220,7 @@ func TestDefaultPrefersDeclaredPriorityAndSaysWhy(t *testing.T) {
 	if err != nil || name != "high" {
 		t.Fatalf("Default = %q, %v", name, err)
 	}
-	if !strings.Contains(why, `"high"`) || !strings.Contains(why, "priority 1001") {
+	if why != "default: highest priority that can build here" {
 		t.Errorf("why = %q", why)
 	}
 
@@ -228,6 +228,22 @@ func TestDefaultPrefersDeclaredPriorityAndSaysWhy(t *testing.T) {
 	_, _, err = m2.Default(ctx)
 	if !errors.Is(err, driver.ErrDaemonUnreachable) || !strings.Contains(err.Error(), "on holiday") {
 		t.Errorf("Default with every check failing: %v", err)
+	}
+}
+
+// TestDefaultWhyIsShort checks the reason the preflight summary shows on
+// its one driver line when a higher-ranked driver cannot build: the rule
+// and that driver's name, not its error.
+func TestDefaultWhyIsShort(t *testing.T) {
+	prio := func(n int) *int { return &n }
+	probes := []Probe{
+		{Descriptor: Descriptor{Name: "docker", BuiltIn: true, Verified: true, Priority: prio(10)}},
+		{Descriptor: Descriptor{Name: "buildkit", BuiltIn: true, Verified: true, Priority: prio(20)},
+			CheckErr: errors.New("build daemon unreachable: a long story\nover two lines")},
+	}
+	name, why, err := ChooseDefault(probes)
+	if err != nil || name != "docker" || why != "default: highest priority that can build here; passed over buildkit" {
+		t.Errorf("ChooseDefault = %q, %q, %v", name, why, err)
 	}
 }
 

@@ -160,21 +160,18 @@ func ChooseDefault(probes []Probe) (name, why string, err error) {
 	return "", "", fmt.Errorf("no driver can build here; start the Docker engine or a buildkitd, or name a driver with --driver: %w", errors.Join(errs...))
 }
 
-func defaultWhy(p Probe, skipped []string) string {
-	rank := "priority " + fmt.Sprint(p.Priority())
-	if p.Priority() == math.MinInt32 {
-		rank = "no declared priority"
+// defaultWhy is the reason the preflight summary gives for the default
+// driver, short enough for its one line: the rule, and the names of the
+// drivers ranked above it that cannot build here (skipped holds
+// "name: error"; `claude-bottle drivers` shows the errors).
+func defaultWhy(_ Probe, skipped []string) string {
+	why := "default: highest priority that can build here"
+	if len(skipped) == 0 {
+		return why
 	}
-	why := fmt.Sprintf("%q is the highest-ranked driver that can build here (%s %s, %s)", p.Name, p.Source, kind(p), rank)
-	if len(skipped) > 0 {
-		why += "; passed over: " + strings.Join(skipped, "; ")
+	names := make([]string, len(skipped))
+	for i, s := range skipped {
+		names[i], _, _ = strings.Cut(s, ":")
 	}
-	return why
-}
-
-func kind(p Probe) string {
-	if p.BuiltIn {
-		return "driver"
-	}
-	return "plugin"
+	return why + "; passed over " + strings.Join(names, ", ")
 }

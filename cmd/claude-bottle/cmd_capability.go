@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -100,21 +101,18 @@ func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOpti
 		return err
 	}
 	defer ch.close()
-	switch {
-	case len(o.run) > 0:
-		c.Instructions, err = capability.RunInstructions(o.run)
-	case o.file != "":
+	if o.file != "" {
 		c.Instructions, err = a.readSnippet(o.file)
-	default:
-		var m capability.PackageManager
-		var base string
-		c.Instructions, m, base, err = capability.PackageInstructions(ch.opts.Store, ch.opts.Plan, o.packages)
-		if err == nil {
-			fmt.Fprintf(a.io.err, "installing with %s (the package manager of %s)\n", m, base)
-		}
+	} else {
+		var composed capability.Capability
+		composed, err = capability.Compose(ch.opts.Store, ch.opts.Plan, name, capability.Spec{Run: o.run, Packages: o.packages})
+		c.Kind, c.Instructions = composed.Kind, composed.Instructions
 	}
 	if err != nil {
 		return err
+	}
+	if len(o.packages) > 0 {
+		fmt.Fprintf(a.io.err, "installing with the base's package manager: %s", c.Instructions)
 	}
 	if err := capability.Check(ch.opts, capability.Change{Action: capability.ActionAdd, Capability: c}); err != nil {
 		return err
@@ -153,7 +151,6 @@ func btoi(b bool) int {
 	}
 	return 0
 }
-
 func (a *app) newCapabilityRemoveCmd() *cobra.Command {
 	var f changeFlags
 	cmd := &cobra.Command{
@@ -405,13 +402,11 @@ func (a *app) newCapabilityListCmd() *cobra.Command {
 	return cmd
 }
 
-// capabilityStatus inspects a bottle with the repo its settings name.
+// capabilityStatus inspects a bottle, checking its drift against the repo
+// the flags, environment or config name, else the repo it was rendered
+// from (nothing is unpacked: it writes nothing).
 func (a *app) capabilityStatus(slug string, f *driverFlags) (*capability.Status, error) {
-	s, err := a.settings(f)
-	if err != nil {
-		return nil, err
-	}
-	p, err := a.resolve(slug, s)
+	repo, err := a.namedRepo(f)
 	if err != nil {
 		return nil, err
 	}
@@ -419,7 +414,17 @@ func (a *app) capabilityStatus(slug string, f *driverFlags) (*capability.Status,
 	if err != nil {
 		return nil, err
 	}
-	return capability.Inspect(store, slug, p.Repo)
+	return capability.Inspect(store, slug, repo)
+}
+
+// namedRepo returns the repo root the user named (flag, environment or
+// config), absolute, or "" when none was named.
+func (a *app) namedRepo(f *driverFlags) (string, error) {
+	s, err := a.settings(f)
+	if err != nil || s.Repo == "" {
+		return "", err
+	}
+	return filepath.Abs(s.Repo)
 }
 
 func writeCapabilities(w io.Writer, st *capability.Status) error {
@@ -452,11 +457,7 @@ func (a *app) newCapabilityShowCmd() *cobra.Command {
 		Short: "Show the bottle's rendered override as a unified diff against its base",
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.settings(&f)
-			if err != nil {
-				return err
-			}
-			p, err := a.resolve(args[0], s)
+			repo, err := a.namedRepo(&f)
 			if err != nil {
 				return err
 			}
@@ -464,12 +465,12 @@ func (a *app) newCapabilityShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			diff, err := capability.Show(store, args[0], p.Repo)
+			diff, err := capability.Show(store, args[0], repo)
 			if err != nil {
 				return err
 			}
 			if diff == "" {
-				fmt.Fprintf(a.io.out, "bottle %s builds %s as it is: no capability adds to it\n", args[0], p.Dockerfile)
+				fmt.Fprintf(a.io.out, "bottle %s: no capability adds to its base\n", args[0])
 				return nil
 			}
 			_, err = io.WriteString(a.io.out, diff)

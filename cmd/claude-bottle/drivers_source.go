@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/claude-bottle/claude-bottle/driver"
@@ -51,20 +52,24 @@ func (p *inProcess) Open(ctx context.Context, name string) (driver.Builder, erro
 
 // Default returns the highest-priority built-in whose Check passes.
 func (p *inProcess) Default(ctx context.Context) (string, string, error) {
-	var errs []error
-	for i, f := range driver.Factories() {
+	var (
+		errs    []error
+		skipped []string
+	)
+	for _, f := range driver.Factories() {
 		b, err := p.Open(ctx, f.Name)
 		if err == nil {
 			err = b.Check(ctx)
 		}
 		if err == nil {
-			why := "highest priority"
-			if i > 0 {
-				why = fmt.Sprintf("first that works here; %v", errors.Join(errs...))
+			why := "default: highest priority that can build here"
+			if len(skipped) > 0 {
+				why += "; passed over " + strings.Join(skipped, ", ")
 			}
 			return f.Name, why, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))
+		skipped = append(skipped, f.Name)
 	}
 	return "", "", fmt.Errorf("%w: no driver can build here: %v", driver.ErrDaemonUnreachable, errors.Join(errs...))
 }

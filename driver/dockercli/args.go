@@ -23,6 +23,9 @@ type plan struct {
 	iidFile  string
 	metaFile string
 	secrets  []secretRef
+	// stdinContext sends the context on docker's stdin (see sentContext)
+	// instead of naming the folder: legacy mode with an outside Dockerfile.
+	stdinContext bool
 }
 
 // secretRef is how one secret reaches the CLI: through a variable set only
@@ -44,6 +47,9 @@ func buildArgs(p plan, req driver.Request) ([]string, error) {
 	contextDir, err := filepath.Abs(req.ContextDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: build context %q: %v", driver.ErrInvalidRequest, req.ContextDir, err)
+	}
+	if p.stdinContext {
+		dockerfile, contextDir = contextDockerfile, "-"
 	}
 	a := head(p, req)
 	a = append(a, "-f", dockerfile)

@@ -48,6 +48,8 @@ func TestBuildArgs(t *testing.T) {
 			want: slices.Concat([]string{"buildx", "build", "--progress=rawjson", "--iidfile", "/t/iid", "--metadata-file", "/t/meta", "--load"}, common, []string{ctxDir})},
 		{name: "old buildx gets plain progress", plan: plan{mode: ModeBuildx, iidFile: "i", metaFile: "m"},
 			want: []string{"buildx", "build", "--progress=plain", "--iidfile", "i", "--metadata-file", "m", "--load", "-f", df, ctxDir}},
+		{name: "legacy context on stdin", plan: plan{mode: ModeLegacy, iidFile: "/t/iid", stdinContext: true}, req: func(r *driver.Request) { r.Tags = []string{"a:1"} },
+			want: []string{"build", "--force-rm", "--iidfile", "/t/iid", "-f", ".claude-bottle.Dockerfile", "-t", "a:1", "-"}},
 		{name: "legacy cache-from image", plan: legacy, req: func(r *driver.Request) {
 			r.CacheFrom = []driver.CacheSpec{{Type: "registry", Attrs: map[string]string{"ref": "img:cache"}}}
 		}, want: []string{"build", "--force-rm", "--iidfile", "/t/iid", "-f", df, "--cache-from", "img:cache", ctxDir}},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,9 +41,19 @@ func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	counter := &driver.StepCounter{Next: sink}
 	t := newTail(15)
 	pr := newProgress(newParser(p, t), t, counter)
+	var stdin io.ReadCloser
+	if p.stdinContext {
+		if stdin, err = sentContext(req); err != nil {
+			return nil, err
+		}
+	}
 	b.cfg.Log().Debug("running docker", "bin", d.path, "mode", d.mode, "args", args)
-	runErr := run(ctx, d.path, args, env, pr, b.grace)
+	runErr := run(ctx, d.path, args, env, stdin, pr, b.grace)
 	pr.finish(runErr != nil)
+	var sendErr *contextSendError
+	if errors.As(runErr, &sendErr) && ctx.Err() == nil {
+		return nil, fmt.Errorf("%w: sending the build context %q to docker: %w: check that its files stay readable during the build", driver.ErrInvalidRequest, req.ContextDir, sendErr.err)
+	}
 	if runErr != nil {
 		return nil, b.classify(ctx, d, req, pr, runErr)
 	}
@@ -59,6 +70,13 @@ func (b *Builder) command(ctx context.Context, d *detection, req driver.Request,
 	}
 	if err := checkDockerfile(d.mode, req); err != nil {
 		return p, nil, nil, err
+	}
+	if d.mode == ModeLegacy {
+		outside, err := outsideContext(req)
+		if err != nil {
+			return p, nil, nil, err
+		}
+		p.stdinContext = outside
 	}
 	p.iidFile, p.metaFile = filepath.Join(tmp, "iid"), filepath.Join(tmp, "metadata.json")
 	secrets, secretEnv, err := prepareSecrets(ctx, req, tmp)

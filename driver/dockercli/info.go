@@ -82,7 +82,7 @@ func notes(d *detection) []string {
 		return []string{
 			"legacy builder (DOCKER_BUILDKIT=0): no secrets, no SSH forwarding, no cache export, no per-Dockerfile ignore file, no heredocs or RUN --mount, one platform",
 			"cache-from takes only images already in the engine; the whole context is sent on every build",
-			"with the Dockerfile outside the context, the docker CLI adds its temporary name to the context's .dockerignore (making one if there is none), which a COPY of the whole context copies too",
+			"with the Dockerfile outside the context, the driver sends the context on stdin with the Dockerfile as " + contextDockerfile + ", listed in the sent .dockerignore so the daemon drops it; a .dockerignore the context keeps (one that does not exclude itself) reaches COPY with that one extra line",
 			"install the buildx plugin for BuildKit builds through this CLI",
 		}
 	case ModeBuildKit:

@@ -48,7 +48,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 			}), tl, sink)
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
-			go func() { errc <- run(ctx, bin, nil, os.Environ(), pr, 500*time.Millisecond) }()
+			go func() { errc <- run(ctx, bin, nil, os.Environ(), nil, pr, 500*time.Millisecond) }()
 			<-started
 			cancel()
 			begin := time.Now()
@@ -70,7 +70,7 @@ func TestRunPassesEnvAndOutput(t *testing.T) {
 	tl := newTail(5)
 	var lines []string
 	pr := newProgress(lineFunc(func(s string) { lines = append(lines, s) }), tl, driver.Discard)
-	err := run(context.Background(), bin, []string{"build"}, []string{"CLAUDE_BOTTLE_SECRET_0=v"}, pr, time.Second)
+	err := run(context.Background(), bin, []string{"build"}, []string{"CLAUDE_BOTTLE_SECRET_0=v"}, nil, pr, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("err = %v, want exit status 3", err)
 	}

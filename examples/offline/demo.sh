@@ -12,9 +12,13 @@ bash "$top/examples/offline/prepare.sh"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 step "$cb" plan demo --repo "$repo"
-# A second bottle gets the repo's Dockerfile plus one capability of its own.
-{ cat "$repo/Dockerfile"; echo 'RUN echo "capability: jq-like tools" > /etc/capability'; } \
-  | "$cb" state set-dockerfile demo-extra -
+# A second bottle gets the repo's Dockerfile plus one capability of its own,
+# built then swapped in (once: a second run of the demo finds it there).
+if ! "$cb" capability list demo-extra --repo "$repo" | grep -q '^jq-like '; then
+  step "$cb" capability add demo-extra jq-like --repo "$repo" --progress plain \
+    --run 'echo "capability: jq-like tools" > /etc/capability' --reason "the demo's extra tools"
+fi
+step "$cb" capability list demo-extra --repo "$repo"
 step "$cb" plan demo-extra --repo "$repo"
 step "$cb" build demo demo-extra --repo "$repo" --progress plain --metadata-file "$CLAUDE_BOTTLE_HOME/last-build.json"
 step "$cb" launch demo-extra --repo "$repo" --cwd "$PWD" --no-build -- \
