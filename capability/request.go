@@ -57,25 +57,21 @@ func (a RequestApplier) Apply(ctx context.Context, in request.ApplyInput) (reque
 	return request.ApplyResult{ImageID: res.ImageAfter}, nil
 }
 
-// requestCapability is the capability an approved request adds.
+// requestCapability is the capability an approved request adds: Compose
+// of its commands, packages or hosts, from that request.
 func requestCapability(o Options, in request.ApplyInput) (Capability, error) {
-	c := Capability{
-		Name: in.Name, Reason: clip(in.Reason, MaxReason),
-		ApprovedBy: in.ApprovedBy, ApprovedAt: in.ApprovedAt.UTC().Round(time.Second),
-		Source: Source{Kind: SourceRequest, RequestID: in.RequestID},
+	spec := Spec{Run: in.Run, Packages: in.Packages}
+	if in.Kind == bottleapi.KindEgress {
+		spec = Spec{Hosts: in.Hosts}
 	}
-	var err error
-	switch {
-	case in.Kind == bottleapi.KindEgress:
-		c.Kind, c.Instructions = KindEgress, strings.Join(in.Hosts, " ")
-	case len(in.Packages) > 0:
-		c.Kind = KindLayer
-		c.Instructions, _, _, err = PackageInstructions(o.Store, o.Plan, in.Packages)
-	default:
-		c.Kind = KindLayer
-		c.Instructions, err = RunInstructions(in.Run)
+	c, err := Compose(o.Store, o.Plan, in.Name, spec)
+	if err != nil {
+		return c, err
 	}
-	return c, err
+	c.Reason = clip(in.Reason, MaxReason)
+	c.ApprovedBy, c.ApprovedAt = in.ApprovedBy, in.ApprovedAt.UTC().Round(time.Second)
+	c.Source = Source{Kind: SourceRequest, RequestID: in.RequestID}
+	return c, nil
 }
 
 // clip cuts s to at most n bytes, dropping a rune cut in two: a
