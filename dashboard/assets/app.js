@@ -196,6 +196,10 @@ async function deny(r) {
   }
 }
 
+function hasInstructions(r) {
+  return !!((r.run && r.run.length) || (r.packages && r.packages.length) || (r.hosts && r.hosts.length));
+}
+
 // editText renders a request's instructions as `request approve --edit`
 // reads them back: one run command a line, or "packages: ...".
 function editText(r) {
@@ -226,7 +230,7 @@ function requestCard(r, withBottle) {
     el("div", { class: "asks mono" }, asks(r)),
     r.reason ? el("div", { class: "reason" }, "Reason: ", r.reason) : null,
     el("div", { class: "buttons" },
-      el("button", { class: "primary approve", onclick: () => approve(r) }, "Approve"),
+      el("button", { class: "primary approve", disabled: !hasInstructions(r), title: hasInstructions(r) ? "" : "it asks for nothing to run yet: give the instructions with Edit", onclick: () => approve(r) }, "Approve"),
       el("button", { class: "edit", onclick: () => { editor.hidden = false; area.focus(); } }, "Edit, then approve"),
       el("button", { class: "danger deny", onclick: () => deny(r) }, "Deny")),
     editor);
