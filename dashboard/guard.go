@@ -73,6 +73,7 @@ func csrfFor(token string) string {
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
+// ServeHTTP checks r and hands it on, or refuses it.
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	if !g.hosts[strings.ToLower(r.Host)] {

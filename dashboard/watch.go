@@ -148,17 +148,22 @@ func (s *Server) publish(event string, v any) {
 }
 
 // watchEngine pokes the watcher on every event of a bottle's container or
-// of a claude-bottle image, reconnecting when the stream ends.
+// of a claude-bottle image, reconnecting when the stream ends. The engine
+// going away or coming back is a change too (said once, not at each
+// failed reconnection).
 func (s *Server) watchEngine(ctx context.Context) {
 	filters := make(client.Filters).Add("type", string(events.ContainerEventType), string(events.ImageEventType))
+	down := false
 	for ctx.Err() == nil {
 		res := s.o.Engine.Events(ctx, client.EventsListOptions{Filters: filters})
+		began, got := time.Now(), false
 	stream:
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case m := <-res.Messages:
+				got = true
 				if ours(m) {
 					s.poke()
 				}
@@ -167,7 +172,12 @@ func (s *Server) watchEngine(ctx context.Context) {
 				break stream
 			}
 		}
-		s.poke() // the engine went away or came back: say so
+		// A stream that ran a while or carried events was up: its end
+		// is news. One that failed at once is news only the first time.
+		if up := got || time.Since(began) > time.Second; up || !down {
+			s.poke()
+		}
+		down = !got && time.Since(began) <= time.Second
 		select {
 		case <-ctx.Done():
 			return

@@ -53,6 +53,8 @@ func NewEngine(cli *client.Client) Engine { return mobyEngine{cli} }
 
 type mobyEngine struct{ cli *client.Client }
 
+// Containers lists the labelled containers and inspects each for its
+// start time and working folder.
 func (e mobyEngine) Containers(ctx context.Context) ([]ContainerInfo, error) {
 	res, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", bottle.SlugLabel)})
 	if err != nil {
@@ -83,6 +85,7 @@ func (e mobyEngine) Containers(ctx context.Context) ([]ContainerInfo, error) {
 	return out, nil
 }
 
+// Image inspects ref; a missing image is not an error.
 func (e mobyEngine) Image(ctx context.Context, ref string) (ImageInfo, bool, error) {
 	img, err := e.cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
@@ -99,6 +102,7 @@ func (e mobyEngine) Image(ctx context.Context, ref string) (ImageInfo, bool, err
 	return info, true, nil
 }
 
+// Images lists the images whose reference matches repo.
 func (e mobyEngine) Images(ctx context.Context, repo string) ([]ImageInfo, error) {
 	res, err := e.cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("reference", repo)})
 	if err != nil {

@@ -101,6 +101,7 @@ func One(ctx context.Context, o Options, slug string) (Row, error) {
 // container.
 type NotFoundError struct{ Slug string }
 
+// Error says which bottle and where to look.
 func (e *NotFoundError) Error() string {
 	return "no bottle " + e.Slug + ": it has no state and no container; see `claude-bottle ps`"
 }
