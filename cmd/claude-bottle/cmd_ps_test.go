@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,4 +46,36 @@ func TestPsRefusals(t *testing.T) {
 	if strings.Contains(r.out, "SLUG") {
 		t.Errorf("ps printed a table without the engine: %q", r.out)
 	}
+}
+
+// TestDashboardRefusals: a dashboard that must not start says why in one
+// line, exits 2 and writes nothing (no dashboard.url).
+func TestDashboardRefusals(t *testing.T) {
+	f := newCLIFixture(t)
+	before := cliTree(t, f.home)
+	wantOneLineError(t, f.run("", "dashboard", "--listen", "0.0.0.0:0"), exitUsage, "--tls-cert", "loopback")
+	wantOneLineError(t, f.run("", "dashboard", "--listen", ":0"), exitUsage, "--tls-cert")
+	wantOneLineError(t, f.run("", "dashboard", "--listen", "127.0.0.1:0", "--tls-cert", f.write("cert.pem", "x")), exitUsage, "both a certificate and a key")
+	wantOneLineError(t, f.run("", "dashboard", "--listen", "127.0.0.1:0", "--tls-cert", f.write("cert.pem", "x"), "--tls-key", f.write("key.pem", "y")), exitUsage, "loading the TLS certificate")
+	wantOneLineError(t, f.run("", "dashboard", "--listen", "nowhere"), exitUsage, "HOST:PORT")
+	wantOneLineError(t, f.run("", "dashboard", "extra"), exitUsage, "no arguments")
+	if after := cliTree(t, f.home); after != before {
+		t.Errorf("a refused dashboard changed the state root:\n%s", after)
+	}
+	f.write("home/config.toml", "[dashboard]\nlisten = \"0.0.0.0:0\"\n")
+	before = cliTree(t, f.home)
+	wantOneLineError(t, f.run("", "dashboard"), exitUsage, "--tls-cert")
+	if after := cliTree(t, f.home); after != before {
+		t.Errorf("a dashboard refused for its config changed the state root:\n%s", after)
+	}
+	if _, err := os.Stat(filepath.Join(f.home, "dashboard.url")); !os.IsNotExist(err) {
+		t.Errorf("dashboard.url written: %v", err)
+	}
+}
+
+func TestStopRefusals(t *testing.T) {
+	f := newCLIFixture(t)
+	wantOneLineError(t, f.run("", "stop"), exitUsage, "SLUG")
+	wantOneLineError(t, f.run("", "stop", "../etc"), exitUsage, "slug")
+	wantOneLineError(t, f.run("", "stop", "demo", "--grace", "0s"), exitUsage, "--grace")
 }
