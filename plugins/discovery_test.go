@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 func TestThirdPartyPlugins(t *testing.T) {
@@ -239,7 +240,7 @@ func TestInstallListRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Name != "inst" || in.Description == nil || in.Description.Name != "echo3p" || in.Description.Version != "3.1.4" || in.Description.Protocol != ProtocolVersion {
+	if in.Name != "inst" || in.Description == nil || in.Description.Name != "echo3p" || in.Description.Version != "3.1.4" || in.Description.Protocol != sdk.ProtocolVersion {
 		t.Errorf("Install = %+v (%+v)", in, in.Description)
 	}
 	fi, err := os.Stat(in.Path)

@@ -13,6 +13,9 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 // The test binary doubles as every plugin the tests need (go-plugin's
@@ -21,7 +24,7 @@ import (
 // wrapper script in a plugins folder) it behaves as a third-party plugin.
 func TestMain(m *testing.M) {
 	if len(os.Args) >= 3 && os.Args[1] == BuiltinArg {
-		if err := ServeBuiltin(os.Args[2]); err != nil {
+		if err := sdk.ServeBuiltin(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -50,7 +53,7 @@ func init() {
 
 // servePluginMode serves (or fails to serve) as a third-party plugin.
 func servePluginMode(mode string) int {
-	p := Plugin{Name: "echo3p", Version: "3.1.4", Usage: "third-party echo", New: newEcho}
+	p := sdk.Plugin{Name: "echo3p", Version: "3.1.4", Usage: "third-party echo", New: newEcho}
 	switch mode {
 	case "echo":
 	case "prio":
@@ -60,10 +63,10 @@ func servePluginMode(mode string) int {
 		fmt.Println("hello from init, this is not a handshake")
 		fmt.Print("no newline either|")
 	case "v2":
-		srv := newServer(p, nil)
+		srv := func(*plugin.GRPCBroker) pb.DriverServer { return pb.UnimplementedDriverServer{} }
 		plugin.Serve(&plugin.ServeConfig{
-			HandshakeConfig:  Handshake,
-			VersionedPlugins: map[int]plugin.PluginSet{2: {pluginKey: &grpcDriver{impl: srv}}},
+			HandshakeConfig:  wire.Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{2: wire.ServePlugins(srv)[wire.ProtocolVersion]},
 			GRPCServer:       plugin.DefaultGRPCServer,
 		})
 		return 0
@@ -78,10 +81,7 @@ func servePluginMode(mode string) int {
 		fmt.Fprintln(os.Stderr, "unknown CB_TEST_PLUGIN mode", mode)
 		return 2
 	}
-	if err := Serve(p); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	sdk.Serve(p) // exits
 	return 0
 }
 

@@ -19,14 +19,14 @@ var _ driver.Builder = (*remote)(nil)
 // Info describes the driver.
 func (r *remote) Info(ctx context.Context) (driver.Info, error) {
 	return call(ctx, r, func(ctx context.Context, i *instance) (driver.Info, error) {
-		return i.rpc.info(ctx)
+		return i.rpc.Info(ctx)
 	})
 }
 
 // Check reports whether the driver can build here now.
 func (r *remote) Check(ctx context.Context) error {
 	_, err := call(ctx, r, func(ctx context.Context, i *instance) (struct{}, error) {
-		return struct{}{}, i.rpc.check(ctx)
+		return struct{}{}, i.rpc.Check(ctx)
 	})
 	return err
 }
@@ -35,7 +35,7 @@ func (r *remote) Check(ctx context.Context) error {
 // before Build returns.
 func (r *remote) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	return call(ctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
-		return i.rpc.build(ctx, req, sink)
+		return i.rpc.Build(ctx, req, sink)
 	})
 }
 

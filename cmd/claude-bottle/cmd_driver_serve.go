@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/plugins"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 func init() { commands = append(commands, newDriverServeCmd) }
@@ -19,7 +20,7 @@ func newDriverServeCmd(a *app) *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return plugins.ServeBuiltin(args[0])
+			return sdk.ServeBuiltin(args[0])
 		},
 	}
 }

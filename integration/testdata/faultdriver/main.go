@@ -29,7 +29,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/driver/buildkit"
-	"github.com/claude-bottle/claude-bottle/plugins"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 func main() {
@@ -42,15 +42,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "faultdriver: unknown CB_FAULT_MODE %q\n", mode)
 		os.Exit(2)
 	}
-	err := plugins.Serve(plugins.Plugin{
+	sdk.Serve(sdk.Plugin{
 		Name: "faulty", Version: "0.0.1-test",
 		Usage: "the BuildKit driver, crashing at a chosen point of the build (tests only)",
 		New:   newFaulty,
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 }
 
 // faulty is the BuildKit driver with a crash point.
@@ -139,7 +135,7 @@ func (f *faulty) crash(where string) {
 // claude-bottle speaks.
 func serveProtocol99() {
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  plugins.Handshake,
+		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{99: {"driver": stub{}}},
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})

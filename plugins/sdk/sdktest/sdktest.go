@@ -1,9 +1,8 @@
 // Package sdktest tests a claude-bottle driver plugin against a real host:
 // Start installs the plugin binary into a temporary state root and drives
-// it through the same plugins.Manager claude-bottle uses (checksum, start,
-// handshake, crash handling included); InProcess serves a Plugin value in
-// the test's own process over the same gRPC protocol, for fast unit tests
-// and debuggers.
+// it exactly as claude-bottle does (checksum, start, handshake, crash
+// handling included); InProcess serves a Plugin value in the test's own
+// process over the same gRPC protocol, for fast unit tests and debuggers.
 package sdktest
 
 import (
@@ -17,14 +16,17 @@ import (
 	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
-// Host is a real claude-bottle host for one plugin.
+// Host is a real claude-bottle host running one installed plugin.
 type Host struct {
-	// Manager is the host's plugin manager.
-	Manager *plugins.Manager
 	// Name is the driver's name.
 	Name string
-	// Installed is what installing the binary recorded.
-	Installed plugins.Installed
+	// Path is the installed copy of the plugin binary.
+	Path string
+	// SHA256 is the checksum recorded for it at install.
+	SHA256 string
+	// Description is what the plugin said of itself at install, with the
+	// protocol version the host negotiated.
+	Description sdk.Description
 }
 
 // Start installs the plugin binary at path into a temporary state root,
@@ -48,7 +50,11 @@ func Start(t testing.TB, path string, cfg driver.Config) (*Host, driver.Builder)
 	if err != nil {
 		t.Fatalf("opening driver %q: %v", in.Name, err)
 	}
-	return &Host{Manager: m, Name: in.Name, Installed: in}, b
+	h := &Host{Name: in.Name, Path: in.Path, SHA256: in.SHA256}
+	if d := in.Description; d != nil {
+		h.Description = sdk.Description{Name: d.Name, Version: d.Version, Usage: d.Usage, Priority: d.Priority, SDKVersion: d.SDKVersion, Protocol: d.Protocol}
+	}
+	return h, b
 }
 
 // InProcess serves p in the test's process and returns it as a Builder
@@ -57,7 +63,7 @@ func InProcess(t testing.TB, p sdk.Plugin, cfg driver.Config) driver.Builder {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, stop, err := plugins.InProcess(ctx, p, cfg)
+	b, stop, err := sdk.InProcess(ctx, p, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,8 +71,8 @@ func TestStartInstallsAndRunsTheBinary(t *testing.T) {
 	t.Setenv("SDKTEST_SERVE_TINY", "1")
 	t.Setenv("GORACE", "atexit_sleep_ms=0")
 	host, b := sdktest.Start(t, self, driver.Config{})
-	if host.Installed.Description == nil || host.Installed.Description.Name != "tiny" || *host.Installed.Description.Priority != 5 {
-		t.Errorf("installed description = %+v", host.Installed.Description)
+	if host.Description.Name != "tiny" || host.Description.Priority == nil || *host.Description.Priority != 5 {
+		t.Errorf("installed description = %+v", host.Description)
 	}
 	sdktest.Conformance(t, b)
 	if res, err := b.Build(context.Background(), request(t), nil); err != nil || res.ImageID != "sha256:2" {

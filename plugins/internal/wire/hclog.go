@@ -1,4 +1,4 @@
-package plugins
+package wire
 
 import (
 	"bytes"
@@ -17,19 +17,22 @@ import (
 // go-plugin logs two kinds of lines through it: its own (starting, exiting),
 // which go to Debug, and the plugin's stderr, which it hands to a logger
 // Named after the plugin binary; those keep the level the plugin gave them
-// and are also kept in the instance's tail for crash reports. Every line is
-// tagged with the driver's name.
+// and are also handed to keep (the host keeps the last ones for crash
+// reports).
 type hcLogger struct {
 	log     *slog.Logger
-	tail    *tail
+	keep    func(line string)
 	binName string // the Named() child with this name carries plugin lines
 	plugin  bool
 	name    string
 	args    []any
 }
 
-func newHCLogger(log *slog.Logger, t *tail, binName string) *hcLogger {
-	return &hcLogger{log: log, tail: t, binName: binName}
+// NewHCLogger returns the hclog.Logger to give go-plugin's client:
+// go-plugin's own lines go to log at Debug, the plugin's (the child logger
+// go-plugin names binName) at their own level, and to keep if it is set.
+func NewHCLogger(log *slog.Logger, keep func(line string), binName string) hclog.Logger {
+	return &hcLogger{log: log, keep: keep, binName: binName}
 }
 
 var _ hclog.Logger = (*hcLogger)(nil)
@@ -40,7 +43,9 @@ func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	lvl := slog.LevelDebug
 	if h.plugin {
 		lvl = slogLevel(level)
-		h.tail.add(tailLine(level, msg, args))
+		if h.keep != nil {
+			h.keep(tailLine(level, msg, args))
+		}
 	}
 	ctx := context.Background()
 	if !h.log.Enabled(ctx, lvl) {
@@ -130,18 +135,24 @@ func (h *hcLogger) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger {
 }
 
 func (h *hcLogger) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
-	return &lineWriter{fn: func(line string) { h.Debug(line) }}
+	return NewLineWriter(func(line string) { h.Debug(line) })
 }
 
-// lineWriter calls fn for every complete line written to it; it is what
-// the plugin's os.Stdout and os.Stderr (after the handshake) are copied to.
-type lineWriter struct {
+// LineWriter calls a function for every complete line written to it; it is
+// what the plugin's os.Stdout and os.Stderr (after the handshake) are
+// copied to.
+type LineWriter struct {
 	mu  sync.Mutex
 	buf []byte
 	fn  func(string)
 }
 
-func (w *lineWriter) Write(p []byte) (int, error) {
+// NewLineWriter returns a LineWriter calling fn.
+func NewLineWriter(fn func(line string)) *LineWriter { return &LineWriter{fn: fn} }
+
+// Write calls fn for each line completed by p; a line longer than 64 KiB
+// is passed on in pieces.
+func (w *LineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)

@@ -1,4 +1,4 @@
-package plugins
+package sdk
 
 import (
 	"context"
@@ -8,13 +8,14 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // InProcess serves p inside this process, in go-plugin's test mode, and
 // returns a Builder connected to it over gRPC: the same protocol, codec,
 // error mapping and secret callbacks as a real plugin, without a
-// subprocess. It is for plugin authors' tests (see plugins/sdk/sdktest);
-// stop releases both ends.
+// subprocess. It is for tests and debuggers (package sdktest wraps it for
+// go test); stop releases both ends.
 func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Builder, stop func() error, err error) {
 	if err := p.validate(); err != nil {
 		return nil, nil, err
@@ -22,7 +23,7 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 	sctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *plugin.ReattachConfig, 1)
 	closed := make(chan struct{})
-	go serve(p, &plugin.ServeTestConfig{Context: sctx, ReattachConfigCh: reattach, CloseCh: closed})
+	go serve(p, &plugin.ServeTestConfig{Context: sctx, ReattachConfigCh: reattach, CloseCh: closed}, nil)
 	var rc *plugin.ReattachConfig
 	select {
 	case rc = <-reattach:
@@ -33,10 +34,10 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		Plugins:          hostPlugins()[rc.ProtocolVersion],
+		Plugins:          wire.HostPlugins()[rc.ProtocolVersion],
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Reattach:         rc,
-		Logger:           newHCLogger(cfg.Log(), newTail(), p.Name),
+		Logger:           wire.NewHCLogger(cfg.Log(), nil, p.Name),
 	})
 	var once sync.Once
 	stop = func() error {
@@ -50,10 +51,10 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 	proto, err := client.Client()
 	if err == nil {
 		var raw any
-		if raw, err = proto.Dispense(pluginKey); err == nil {
+		if raw, err = proto.Dispense(wire.PluginKey); err == nil {
 			cfg.Logger = nil
-			ib := &inProcess{name: p.Name, rpc: raw.(*rpcClient)}
-			if _, err = ib.rpc.configure(ctx, cfg); err == nil {
+			ib := &inProcess{name: p.Name, rpc: raw.(*wire.Client)}
+			if _, err = ib.rpc.Configure(ctx, cfg); err == nil {
 				return ib, stop, nil
 			}
 			err = ib.mapErr(err)
@@ -66,11 +67,11 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 // inProcess is the Builder InProcess returns.
 type inProcess struct {
 	name string
-	rpc  *rpcClient
+	rpc  *wire.Client
 }
 
 func (b *inProcess) mapErr(err error) error {
-	if out, ok := fromStatus(err); ok {
+	if out, ok := wire.FromStatus(err); ok {
 		return out
 	}
 	return fmt.Errorf("driver %q: %w", b.name, err)
@@ -78,7 +79,7 @@ func (b *inProcess) mapErr(err error) error {
 
 // Info describes the driver.
 func (b *inProcess) Info(ctx context.Context) (driver.Info, error) {
-	i, err := b.rpc.info(ctx)
+	i, err := b.rpc.Info(ctx)
 	if err != nil {
 		return i, b.mapErr(err)
 	}
@@ -87,7 +88,7 @@ func (b *inProcess) Info(ctx context.Context) (driver.Info, error) {
 
 // Check runs the driver's Check.
 func (b *inProcess) Check(ctx context.Context) error {
-	if err := b.rpc.check(ctx); err != nil {
+	if err := b.rpc.Check(ctx); err != nil {
 		return b.mapErr(err)
 	}
 	return nil
@@ -95,7 +96,7 @@ func (b *inProcess) Check(ctx context.Context) error {
 
 // Build runs one build through the protocol.
 func (b *inProcess) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
-	r, err := b.rpc.build(ctx, req, sink)
+	r, err := b.rpc.Build(ctx, req, sink)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, driver.Canceled(ctx, b.mapErr(err))

@@ -1,4 +1,4 @@
-package plugins
+package sdk
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // server is the plugin's end: the Driver service over the Builder that
@@ -33,18 +34,25 @@ func newServer(p Plugin, log *slog.Logger) *server {
 	return &server{p: p, log: log}
 }
 
+// withBroker is the server's wire.ServerFunc: go-plugin hands it the
+// broker once the connection is up.
+func (s *server) withBroker(broker *plugin.GRPCBroker) pb.DriverServer {
+	s.broker = broker
+	return s
+}
+
 // Configure makes the Builder. A second call replaces it.
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
 	s.calls.Add(1)
 	defer s.calls.Done()
-	cfg := configFromPB(req.GetConfig())
+	cfg := wire.ConfigFromPB(req.GetConfig())
 	cfg.Logger = s.log
 	b, err := s.p.New(ctx, cfg)
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("driver %q: %w", s.p.Name, err))
+		return nil, wire.ToStatus(fmt.Errorf("driver %q: %w", s.p.Name, err))
 	}
 	if b == nil {
-		return nil, toStatus(fmt.Errorf("driver %q: New returned no builder and no error; report this to the driver's author", s.p.Name))
+		return nil, wire.ToStatus(fmt.Errorf("driver %q: New returned no builder and no error; report this to the driver's author", s.p.Name))
 	}
 	s.mu.Lock()
 	old := s.b
@@ -73,9 +81,9 @@ func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.DriverInfo, e
 	}
 	info, err := b.Info(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, wire.ToStatus(err)
 	}
-	return infoToPB(info), nil
+	return wire.InfoToPB(info), nil
 }
 
 // Check reports whether the driver can build here now.
@@ -87,7 +95,7 @@ func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (*pb.CheckRespon
 		return nil, err
 	}
 	if err := b.Check(ctx); err != nil {
-		return nil, toStatus(err)
+		return nil, wire.ToStatus(err)
 	}
 	return &pb.CheckResponse{}, nil
 }
@@ -101,15 +109,15 @@ func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error
 		return err
 	}
 	ctx := stream.Context()
-	r := requestFromPB(req.GetRequest())
+	r := wire.RequestFromPB(req.GetRequest())
 	if id := req.GetSecretsBrokerId(); id != 0 {
 		// Dial at once: the broker forgets the host's address after 5 s.
 		conn, err := s.broker.Dial(id)
 		if err != nil {
-			return toStatus(fmt.Errorf("driver %q: reaching claude-bottle for the build's secrets: %w", s.p.Name, err))
+			return wire.ToStatus(fmt.Errorf("driver %q: reaching claude-bottle for the build's secrets: %w", s.p.Name, err))
 		}
 		defer conn.Close()
-		r.SecretSource = &secretClient{c: pb.NewSecretsClient(conn)}
+		r.SecretSource = wire.NewSecretSource(conn)
 	}
 	snd := newEventSender(stream)
 	res, err := b.Build(ctx, r, snd)
@@ -117,12 +125,12 @@ func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error
 		return serr // the host is gone; nothing to report to
 	}
 	if err != nil {
-		return toStatus(driver.Canceled(ctx, err))
+		return wire.ToStatus(driver.Canceled(ctx, err))
 	}
 	if res == nil {
-		return toStatus(fmt.Errorf("driver %q: Build returned no result and no error; report this to the driver's author", s.p.Name))
+		return wire.ToStatus(fmt.Errorf("driver %q: Build returned no result and no error; report this to the driver's author", s.p.Name))
 	}
-	return stream.Send(&pb.BuildResponse{Result: resultToPB(res)})
+	return stream.Send(&pb.BuildResponse{Result: wire.ResultToPB(res)})
 }
 
 // close releases the Builder once serving has ended.

@@ -1,0 +1,138 @@
+package sdk
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
+)
+
+// serve serves p on this process's handshake, or in go-plugin's
+// in-process test mode when test is set. log is the driver's logger; nil
+// means the JSON lines on stderr that the host parses as log entries.
+func serve(p Plugin, test *plugin.ServeTestConfig, log *slog.Logger) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	if log == nil {
+		// go-plugin points os.Stderr at a pipe to the host's SyncStderr
+		// once serving starts; logs go to the real stderr, where the host
+		// parses them as log entries.
+		log = slog.New(newPluginLogHandler(os.Stderr))
+	}
+	srv := newServer(p, log)
+	level := hclog.Warn
+	if test == nil {
+		stopWatch := watchParent(log)
+		defer stopWatch()
+	} else {
+		// In test mode go-plugin stops by closing the listener under the
+		// server, and logs that as an error.
+		level = hclog.Off
+	}
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: wire.ServePlugins(srv.withBroker),
+		GRPCServer:       plugin.DefaultGRPCServer,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name: p.Name, Level: level, Output: os.Stderr, JSONFormat: true,
+		}),
+		Test: test,
+	})
+	// The host has stopped the server, which cancels the calls in flight;
+	// give them a moment to clean up before the Builder is closed.
+	waitTimeout(&srv.calls, 2*time.Second)
+	srv.close()
+	return nil
+}
+
+// newPluginLogHandler writes slog records in the JSON shape go-plugin's
+// host parses as hclog entries (@level, @message, @timestamp), so they
+// reach the host's logger with their level and fields.
+func newPluginLogHandler(w io.Writer) slog.Handler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: pluginLogLevel(),
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
+			case slog.LevelKey:
+				return slog.String("@level", hclogLevelName(a.Value.Any()))
+			case slog.MessageKey:
+				return slog.String("@message", a.Value.String())
+			}
+			return a
+		},
+	})
+}
+
+func hclogLevelName(v any) string {
+	l, ok := v.(slog.Level)
+	if !ok {
+		return "info"
+	}
+	switch {
+	case l < slog.LevelDebug:
+		return "trace"
+	case l < slog.LevelInfo:
+		return "debug"
+	case l < slog.LevelWarn:
+		return "info"
+	case l < slog.LevelError:
+		return "warn"
+	}
+	return "error"
+}
+
+// pluginLogLevel is the lowest level the host keeps, as it said in the
+// plugin's environment.
+func pluginLogLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(os.Getenv(wire.EnvLogLevel)))); err != nil {
+		return slog.LevelDebug
+	}
+	return l
+}
+
+// watchParent ends the plugin when its host dies without stopping it
+// (killed with SIGKILL), so no driver process outlives claude-bottle.
+func watchParent(log *slog.Logger) (stop func()) {
+	ppid := os.Getppid()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if os.Getppid() != ppid {
+					log.Warn("claude-bottle went away without stopping the driver; exiting")
+					os.Exit(3)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+type waitGroup interface{ Wait() }
+
+func waitTimeout(wg waitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
