@@ -9,6 +9,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/driver"
 	_ "github.com/claude-bottle/claude-bottle/driver/buildkit"
 	_ "github.com/claude-bottle/claude-bottle/driver/dockercli"
+	"github.com/claude-bottle/claude-bottle/plugins"
 )
 
 // driverSource opens drivers by name and picks the default. The plugin
@@ -50,24 +51,27 @@ func (p *inProcess) Open(ctx context.Context, name string) (driver.Builder, erro
 	return b, nil
 }
 
-// Default returns the highest-priority built-in whose Check passes.
+// Default picks the default among the built-ins by plugins.ChooseDefault,
+// the rule the plugin manager applies. It checks them in priority order
+// and stops at the first that can build, so the drivers below it are never
+// made.
 func (p *inProcess) Default(ctx context.Context) (string, string, error) {
-	var errs []error
-	for i, f := range driver.Factories() {
-		b, err := p.Open(ctx, f.Name)
-		if err == nil {
-			err = b.Check(ctx)
+	var probes []plugins.Probe
+	for _, f := range driver.Factories() {
+		prio := f.Priority
+		pr := plugins.Probe{Descriptor: plugins.Descriptor{
+			Name: f.Name, Source: plugins.SourceBuiltin, BuiltIn: true, Verified: true, Priority: &prio, Usage: f.Usage,
+		}}
+		var b driver.Builder
+		if b, pr.Err = p.Open(ctx, f.Name); pr.Err == nil {
+			pr.CheckErr = b.Check(ctx)
 		}
-		if err == nil {
-			why := "highest priority"
-			if i > 0 {
-				why = fmt.Sprintf("first that works here; %v", errors.Join(errs...))
-			}
-			return f.Name, why, nil
+		probes = append(probes, pr)
+		if pr.Ready() {
+			break
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))
 	}
-	return "", "", fmt.Errorf("%w: no driver can build here: %v", driver.ErrDaemonUnreachable, errors.Join(errs...))
+	return plugins.ChooseDefault(probes, p.cfg.Log())
 }
 
 // Close closes every driver opened.
