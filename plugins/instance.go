@@ -254,10 +254,10 @@ func (i *instance) callError(ctx context.Context, err error) (out error, broken 
 	if out, ok := wire.FromStatus(err); ok {
 		return out, false // the driver's own error, classes restored
 	}
-	if ctx.Err() != nil {
-		return driver.Canceled(ctx, fmt.Errorf("driver %q: %w", i.d.Name, context.Cause(ctx))), false
-	}
 	code := status.Code(err)
+	if ctx.Err() != nil || code == codes.DeadlineExceeded || code == codes.Canceled && i.alive() {
+		return wire.Ended(ctx, err, fmt.Sprintf("driver %q", i.d.Name)), false
+	}
 	if code == codes.Unavailable || code == codes.Canceled || !i.alive() {
 		select {
 		case <-i.run.exited:

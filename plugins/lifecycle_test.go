@@ -270,3 +270,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestDeadlineIsCancellation runs builds that outlive their context's
+// deadline. The deadline travels to the plugin, whose end may reset the
+// stream before this side's timer fires; whichever end notices first, the
+// build is canceled (with the deadline as its cause), never an unclassed
+// RPC error, and never a crash.
+func TestDeadlineIsCancellation(t *testing.T) {
+	ctx := testCtx(t)
+	m := newTestManager(t, Options{})
+	b, err := m.Open(ctx, testDriver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := pidOf(t, m, testDriver)
+	for i := 0; i < 20; i++ {
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		start := time.Now()
+		_, err := b.Build(dctx, echoRequest(t, map[string]string{"sleep": "30s"}), nil)
+		cancel()
+		if !errors.Is(err, driver.ErrCanceled) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrDriverCrashed) {
+			t.Fatalf("build %d past its deadline: %v; want driver.ErrCanceled caused by the deadline", i, err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("build %d returned %v after its deadline", i, took)
+		}
+	}
+	if again := pidOf(t, m, testDriver); again != pid {
+		t.Errorf("a deadline restarted the driver (pid %d -> %d)", pid, again)
+	}
+}

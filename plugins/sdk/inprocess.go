@@ -57,7 +57,7 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 			if _, err = ib.rpc.Configure(ctx, cfg); err == nil {
 				return ib, stop, nil
 			}
-			err = ib.mapErr(err)
+			err = ib.mapErr(ctx, err)
 		}
 	}
 	stop()
@@ -70,8 +70,14 @@ type inProcess struct {
 	rpc  *wire.Client
 }
 
-func (b *inProcess) mapErr(err error) error {
+// mapErr classifies a call's error as the host does: the driver's own
+// error with its classes, a cancellation (whichever end saw it first), or
+// a failure of the connection.
+func (b *inProcess) mapErr(ctx context.Context, err error) error {
 	if out, ok := wire.FromStatus(err); ok {
+		return driver.Canceled(ctx, out)
+	}
+	if out := wire.Ended(ctx, err, fmt.Sprintf("driver %q", b.name)); out != nil {
 		return out
 	}
 	return fmt.Errorf("driver %q: %w", b.name, err)
@@ -81,7 +87,7 @@ func (b *inProcess) mapErr(err error) error {
 func (b *inProcess) Info(ctx context.Context) (driver.Info, error) {
 	i, err := b.rpc.Info(ctx)
 	if err != nil {
-		return i, b.mapErr(err)
+		return i, b.mapErr(ctx, err)
 	}
 	return i, nil
 }
@@ -89,7 +95,7 @@ func (b *inProcess) Info(ctx context.Context) (driver.Info, error) {
 // Check runs the driver's Check.
 func (b *inProcess) Check(ctx context.Context) error {
 	if err := b.rpc.Check(ctx); err != nil {
-		return b.mapErr(err)
+		return b.mapErr(ctx, err)
 	}
 	return nil
 }
@@ -98,10 +104,7 @@ func (b *inProcess) Check(ctx context.Context) error {
 func (b *inProcess) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	r, err := b.rpc.Build(ctx, req, sink)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, driver.Canceled(ctx, b.mapErr(err))
-		}
-		return nil, b.mapErr(err)
+		return nil, b.mapErr(ctx, err)
 	}
 	return r, nil
 }

@@ -47,7 +47,7 @@ func serve(p Plugin, test *plugin.ServeTestConfig, log *slog.Logger) error {
 	})
 	// The host has stopped the server, which cancels the calls in flight;
 	// give them a moment to clean up before the Builder is closed.
-	waitTimeout(&srv.calls, 2*time.Second)
+	srv.calls.drain(2 * time.Second)
 	srv.close()
 	return nil
 }
@@ -124,15 +124,4 @@ func watchParent(log *slog.Logger) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
-}
-
-type waitGroup interface{ Wait() }
-
-func waitTimeout(wg waitGroup, d time.Duration) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(d):
-	}
 }

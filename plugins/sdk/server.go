@@ -27,7 +27,7 @@ type server struct {
 	b  driver.Builder
 	// calls counts the calls in flight, so that the process can let them
 	// end before it exits.
-	calls sync.WaitGroup
+	calls inflight
 }
 
 func newServer(p Plugin, log *slog.Logger) *server {
@@ -43,8 +43,10 @@ func (s *server) withBroker(broker *plugin.GRPCBroker) pb.DriverServer {
 
 // Configure makes the Builder. A second call replaces it.
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	s.calls.Add(1)
-	defer s.calls.Done()
+	if err := s.calls.enter(); err != nil {
+		return nil, err
+	}
+	defer s.calls.leave()
 	cfg := wire.ConfigFromPB(req.GetConfig())
 	cfg.Logger = s.log
 	b, err := s.p.New(ctx, cfg)
@@ -73,8 +75,10 @@ func (s *server) builder() (driver.Builder, error) {
 
 // Info describes the driver.
 func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.DriverInfo, error) {
-	s.calls.Add(1)
-	defer s.calls.Done()
+	if err := s.calls.enter(); err != nil {
+		return nil, err
+	}
+	defer s.calls.leave()
 	b, err := s.builder()
 	if err != nil {
 		return nil, err
@@ -88,8 +92,10 @@ func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.DriverInfo, e
 
 // Check reports whether the driver can build here now.
 func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (*pb.CheckResponse, error) {
-	s.calls.Add(1)
-	defer s.calls.Done()
+	if err := s.calls.enter(); err != nil {
+		return nil, err
+	}
+	defer s.calls.leave()
 	b, err := s.builder()
 	if err != nil {
 		return nil, err
@@ -102,8 +108,10 @@ func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (*pb.CheckRespon
 
 // Build runs one build, streaming its progress and then its result.
 func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error {
-	s.calls.Add(1)
-	defer s.calls.Done()
+	if err := s.calls.enter(); err != nil {
+		return err
+	}
+	defer s.calls.leave()
 	b, err := s.builder()
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package wire
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -96,3 +98,33 @@ func FromStatus(err error) (out error, handler bool) {
 	}
 	return err, false
 }
+
+// Ended classifies the error of a call that carries no handler's detail
+// but ended because its context did: canceled, or past its deadline. The
+// deadline travels with the call, so the other end may notice it first and
+// reset the stream before this side's timer fires: the status code
+// (DeadlineExceeded, Canceled) then says so before ctx does. Ended returns
+// a driver.ErrCanceled that also wraps the cause (context.Canceled or
+// context.DeadlineExceeded), or nil when err is not such an error. what
+// names the call's end for the message ("driver \"x\"").
+func Ended(ctx context.Context, err error, what string) error {
+	var cause error
+	switch {
+	case ctx.Err() != nil:
+		cause = context.Cause(ctx)
+	case status.Code(err) == codes.DeadlineExceeded:
+		cause = context.DeadlineExceeded
+	case status.Code(err) == codes.Canceled:
+		cause = context.Canceled
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < deadlineSlack {
+			cause = context.DeadlineExceeded
+		}
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s: %w", driver.ErrCanceled, what, cause)
+}
+
+// deadlineSlack is how near its deadline a call reset by the other end
+// counts as having reached it: the two ends' timers start apart.
+const deadlineSlack = 50 * time.Millisecond

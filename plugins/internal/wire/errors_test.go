@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -84,4 +86,42 @@ func contains(errs []error, e error) bool {
 		}
 	}
 	return false
+}
+
+func TestEnded(t *testing.T) {
+	live := context.Background()
+	soon, cancelSoon := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancelSoon()
+	far, cancelFar := context.WithTimeout(context.Background(), time.Hour)
+	defer cancelFar()
+	tests := []struct {
+		name  string
+		ctx   context.Context
+		err   error
+		cause error // nil: not a call that ended with its context
+	}{
+		{"canceled here", canceledCtx(), errors.New("transport is closing"), context.Canceled},
+		{"deadline there first", live, status.Error(codes.DeadlineExceeded, "stream terminated by RST_STREAM"), context.DeadlineExceeded},
+		{"reset there near the deadline", soon, status.Error(codes.Canceled, "RST_STREAM with error code: CANCEL"), context.DeadlineExceeded},
+		{"reset there, no deadline near", far, status.Error(codes.Canceled, "RST_STREAM with error code: CANCEL"), context.Canceled},
+		{"connection lost", live, status.Error(codes.Unavailable, "connection reset by peer"), nil},
+		{"other", live, errors.New("odd"), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "reset there near the deadline" {
+				time.Sleep(2 * time.Millisecond) // the other end's timer fired first; ours may or may not have
+			}
+			got := Ended(tc.ctx, tc.err, `driver "x"`)
+			if tc.cause == nil {
+				if got != nil {
+					t.Errorf("Ended = %v, want nil", got)
+				}
+				return
+			}
+			if !errors.Is(got, driver.ErrCanceled) || !errors.Is(got, tc.cause) || !strings.Contains(got.Error(), `driver "x"`) {
+				t.Errorf("Ended = %v; want driver.ErrCanceled caused by %v, naming the driver", got, tc.cause)
+			}
+		})
+	}
 }
