@@ -52,6 +52,12 @@ type Manager struct {
 	sockDir string
 	// dying tracks instances being killed, so Close can wait for them.
 	dying sync.WaitGroup
+
+	// tags is the Docker engine a failed build's tags are put back in
+	// (see tagGuard), connected on first use.
+	tagsOnce sync.Once
+	tags     tagEngine
+	tagsConn *engineTags
 }
 
 // slot holds the running instance of one driver.
@@ -126,12 +132,33 @@ func (m *Manager) Close() error {
 		s.mu.Unlock()
 	}
 	m.dying.Wait()
+	m.tagsOnce.Do(func() {}) // no connection after Close
+	if m.tagsConn != nil {
+		m.tagsConn.close()
+	}
 	if sockDir != "" {
 		if err := os.RemoveAll(sockDir); err != nil {
 			return fmt.Errorf("removing the plugins' socket folder: %w", err)
 		}
 	}
 	return nil
+}
+
+// tagEngine returns the engine a failed build's tags are put back in, or
+// nil if no client can be made for it.
+func (m *Manager) tagEngine() tagEngine {
+	m.tagsOnce.Do(func() {
+		if m.tags != nil {
+			return // set by a test
+		}
+		e, err := newEngineTags(m.opts.Config.DockerHost)
+		if err != nil {
+			m.log.Debug("no Docker engine client; a failed build cannot put its tags back", "error", err)
+			return
+		}
+		m.tags, m.tagsConn = e, e
+	})
+	return m.tags
 }
 
 // errClosed is returned by calls through a closed Manager.
