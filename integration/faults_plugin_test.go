@@ -204,6 +204,9 @@ func TestFaultPluginCrashCLI(t *testing.T) {
 					t.Errorf("claude-bottle exited %v after the driver crashed, want under %v", took, crashBound)
 				}
 				wantError(t, "build whose driver crashed", 1, p.stderr(), code, `driver "faulty" crashed`)
+				if n := strings.Count(p.stderr(), "panics on purpose"); how == "panic" && n != 1 {
+					t.Errorf("the panic is shown %d times, want once (in the error, not also in the log):\n%s", n, p.stderr())
+				}
 				t.Logf("exit %d %v after the crash: %.200s", code, exited.Sub(crashed).Round(time.Millisecond), errorLine(p.stderr()))
 				if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != "" {
 					t.Errorf("the crashed build tagged %s", id)

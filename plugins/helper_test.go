@@ -89,7 +89,7 @@ func servePluginMode(mode string) int {
 //
 //	events=N   send N small events
 //	sleep=D    sleep D (a duration) after the events, honouring ctx
-//	panic=1    panic mid-build
+//	panic=1    panic mid-build (panic=goroutine: in a goroutine of its own)
 //	exit=N     exit the process with code N mid-build
 //	fail=CLASS fail with that driver error class
 //	secret=ID  put the value of secret ID into the result's metadata
@@ -136,9 +136,13 @@ func (e *echo) Build(ctx context.Context, req driver.Request, sink driver.Sink) 
 		os.Stdout.WriteString("stray stdout line\n")
 		os.Stderr.WriteString("stray stderr line\n")
 	}
-	if a["panic"] == "1" {
+	switch a["panic"] {
+	case "1":
 		e.cfg.Log().Error("about to panic")
 		panic("echo driver panics on purpose")
+	case "goroutine": // where no one can recover it
+		go panic("echo driver panics on purpose in a goroutine")
+		<-ctx.Done()
 	}
 	if c, err := strconv.Atoi(a["exit"]); err == nil {
 		os.Exit(c)

@@ -26,6 +26,7 @@ import (
 // instance is one running driver process.
 type instance struct {
 	d        Descriptor
+	log      *slog.Logger
 	client   *plugin.Client
 	rpc      *wire.Client
 	run      *procRunner
@@ -124,7 +125,7 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 		}
 		return nil, startError(d, r, t, err)
 	}
-	inst := &instance{d: d, client: client, rpc: rc, run: r, tail: t}
+	inst := &instance{d: d, log: log, client: client, rpc: rc, run: r, tail: t}
 	desc, err := rc.Configure(ctx, m.opts.Config)
 	if err != nil {
 		err, _ = inst.callError(ctx, err)
@@ -252,6 +253,12 @@ func joinInts(vs []int) string {
 // that the process is dead or unreachable and must be replaced.
 func (i *instance) callError(ctx context.Context, err error) (out error, broken bool) {
 	if out, ok := wire.FromStatus(err); ok {
+		if errors.Is(out, wire.ErrPanicked) {
+			// The plugin recovered the panic and flushed its progress; the
+			// process is not trusted after it.
+			i.log.Debug("driver panicked", "trace", out.Error())
+			return &CrashError{Driver: i.d.Name, Exit: "panicked", LastLines: panicLines(out.Error())}, true
+		}
 		return out, false // the driver's own error, classes restored
 	}
 	code := status.Code(err)
@@ -274,6 +281,18 @@ func (i *instance) callError(ctx context.Context, err error) (out error, broken 
 		return fmt.Errorf("%w: driver %q does not implement this call (%v); it may be built for an older protocol", driver.ErrUnsupported, i.d.Name, err), false
 	}
 	return fmt.Errorf("driver %q: %w", i.d.Name, err), false
+}
+
+// panicLines are the lines of a recovered panic's report a crash error
+// shows: the panic and the top of its trace, as for a panic on stderr.
+func panicLines(report string) []string {
+	var out []string
+	for _, l := range strings.Split(report, "\n") {
+		if l = strings.TrimRight(l, " \t"); l != "" && len(out) < tailPanic {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // hostLogLevel is the lowest level a plugin should log at: Debug if the

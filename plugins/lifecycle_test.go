@@ -303,3 +303,51 @@ func TestDeadlineIsCancellation(t *testing.T) {
 		t.Errorf("a deadline restarted the driver (pid %d -> %d)", pid, again)
 	}
 }
+
+// TestPanicReport: a driver that panics shows its trace once, in the
+// error (not also as ERROR lines in the log at the default level), and,
+// when it panics in Build's own goroutine, every event it sent before
+// reaches the sink.
+func TestPanicReport(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   map[string]string
+		events int // events that must arrive; -1: no promise
+		panic  string
+	}{
+		{"in Build", map[string]string{"events": "500", "panic": "1"}, 500, "panic: echo driver panics on purpose"},
+		{"in a goroutine", map[string]string{"events": "5", "panic": "goroutine"}, -1, "panic: echo driver panics on purpose in a goroutine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			var log syncBuffer
+			m := newTestManager(t, Options{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+			b, err := m.Open(ctx, testDriver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got int
+			_, err = b.Build(ctx, echoRequest(t, tc.args), driver.SinkFunc(func(ev *driver.Event) { got += len(ev.Logs) }))
+			var crash *CrashError
+			if !errors.As(err, &crash) {
+				t.Fatalf("Build = %v, want a CrashError", err)
+			}
+			if n := strings.Count(err.Error(), tc.panic); n != 1 {
+				t.Errorf("the error shows the panic %d times, want once:\n%v", n, err)
+			}
+			if !strings.Contains(err.Error(), "goroutine ") {
+				t.Errorf("the error lacks the panic's trace:\n%v", err)
+			}
+			if strings.Contains(log.String(), "panic:") || strings.Contains(log.String(), "goroutine ") {
+				t.Errorf("the trace is also in the log at the default level:\n%s", log.String())
+			}
+			if tc.events >= 0 && got != tc.events {
+				t.Errorf("%d of the %d events sent before the panic reached the sink", got, tc.events)
+			}
+			// The next build starts a fresh process.
+			if _, err := b.Build(ctx, echoRequest(t, nil), nil); err != nil {
+				t.Fatalf("build after the panic: %v", err)
+			}
+		})
+	}
+}

@@ -2,8 +2,10 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 
 	"github.com/hashicorp/go-plugin"
@@ -49,7 +51,10 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.C
 	defer s.calls.leave()
 	cfg := wire.ConfigFromPB(req.GetConfig())
 	cfg.Logger = s.log
-	b, err := s.p.New(ctx, cfg)
+	b, err := safely(func() (driver.Builder, error) { return s.p.New(ctx, cfg) })
+	if errors.Is(err, wire.ErrPanicked) {
+		return nil, wire.ToStatus(err)
+	}
 	if err != nil {
 		return nil, wire.ToStatus(fmt.Errorf("driver %q: %w", s.p.Name, err))
 	}
@@ -83,7 +88,7 @@ func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.DriverInfo, e
 	if err != nil {
 		return nil, err
 	}
-	info, err := b.Info(ctx)
+	info, err := safely(func() (driver.Info, error) { return b.Info(ctx) })
 	if err != nil {
 		return nil, wire.ToStatus(err)
 	}
@@ -100,7 +105,7 @@ func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (*pb.CheckRespon
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Check(ctx); err != nil {
+	if _, err := safely(func() (struct{}, error) { return struct{}{}, b.Check(ctx) }); err != nil {
 		return nil, wire.ToStatus(err)
 	}
 	return &pb.CheckResponse{}, nil
@@ -128,9 +133,14 @@ func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error
 		r.SecretSource = wire.NewSecretSource(conn)
 	}
 	snd := newEventSender(stream)
-	res, err := b.Build(ctx, r, snd)
+	res, err := safely(func() (*driver.Result, error) { return b.Build(ctx, r, snd) })
+	// Everything the driver sent goes out before the result or the error,
+	// a recovered panic's included: the user sees the steps it had made.
 	if serr := snd.close(); serr != nil && err == nil {
 		return serr // the host is gone; nothing to report to
+	}
+	if errors.Is(err, wire.ErrPanicked) {
+		return wire.ToStatus(err)
 	}
 	if err != nil {
 		return wire.ToStatus(driver.Canceled(ctx, err))
@@ -139,6 +149,19 @@ func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error
 		return wire.ToStatus(fmt.Errorf("driver %q: Build returned no result and no error; report this to the driver's author", s.p.Name))
 	}
 	return stream.Send(&pb.BuildResponse{Result: wire.ResultToPB(res)})
+}
+
+// safely runs one of the driver's methods, turning a panic in it into a
+// wire.ErrPanicked error that carries the panic and its trace. The host
+// reports it as the driver's crash (the trace shown once, in the error)
+// and replaces the process.
+func safely[T any](f func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = wire.Panicked(r, debug.Stack())
+		}
+	}()
+	return f()
 }
 
 // close releases the Builder once serving has ended.

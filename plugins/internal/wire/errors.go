@@ -25,6 +25,7 @@ type errorClass struct {
 var errorClasses = []errorClass{
 	{"canceled", driver.ErrCanceled, codes.Canceled},
 	{"driver-crashed", driver.ErrDriverCrashed, codes.Internal},
+	{"panicked", ErrPanicked, codes.Internal},
 	{"daemon-unreachable", driver.ErrDaemonUnreachable, codes.Unavailable},
 	{"invalid-dockerfile", driver.ErrInvalidDockerfile, codes.InvalidArgument},
 	{"invalid-request", driver.ErrInvalidRequest, codes.InvalidArgument},

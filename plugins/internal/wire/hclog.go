@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -24,8 +25,12 @@ type hcLogger struct {
 	keep    func(line string)
 	binName string // the Named() child with this name carries plugin lines
 	plugin  bool
-	name    string
-	args    []any
+	// panicking is set, on the plugin's logger, once its stderr shows a
+	// panic: go-plugin logs the trace's lines at Error, but they are the
+	// crash report's (keep), not the log's.
+	panicking *atomic.Bool
+	name      string
+	args      []any
 }
 
 // NewHCLogger returns the hclog.Logger to give go-plugin's client:
@@ -46,12 +51,28 @@ func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 		if h.keep != nil {
 			h.keep(tailLine(level, msg, args))
 		}
+		if h.panicTrace(level, msg, args) {
+			lvl = slog.LevelDebug
+		}
 	}
 	ctx := context.Background()
 	if !h.log.Enabled(ctx, lvl) {
 		return
 	}
 	h.log.Log(ctx, lvl, msg, append(append([]any(nil), h.args...), args...)...)
+}
+
+// panicTrace reports whether an entry is a line of a panic's trace:
+// go-plugin passes the plugin's raw stderr lines with no fields, at Error
+// from a "panic: " line on.
+func (h *hcLogger) panicTrace(level hclog.Level, msg string, args []any) bool {
+	if h.panicking == nil || level != hclog.Error || len(args) > 0 {
+		return false
+	}
+	if PanicStart(msg) {
+		h.panicking.Store(true)
+	}
+	return h.panicking.Load()
 }
 
 func slogLevel(l hclog.Level) slog.Level {
@@ -121,6 +142,9 @@ func (h *hcLogger) Named(name string) hclog.Logger {
 	c := *h
 	c.name = name
 	c.plugin = h.plugin || name == h.binName
+	if c.plugin && c.panicking == nil {
+		c.panicking = new(atomic.Bool)
+	}
 	return &c
 }
 
