@@ -20,16 +20,22 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 	if err := p.validate(); err != nil {
 		return nil, nil, err
 	}
+	// The driver logs to cfg.Logger directly (it is in this process), and
+	// go-plugin's client to it at debug level; both through a gate that
+	// stop shuts, as go-plugin's goroutines may log after Kill returns.
+	gate := &wire.LogGate{}
+	log := gate.Wrap(cfg.Log())
 	sctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *plugin.ReattachConfig, 1)
 	closed := make(chan struct{})
-	go serve(p, &plugin.ServeTestConfig{Context: sctx, ReattachConfigCh: reattach, CloseCh: closed}, nil)
+	go serve(p, &plugin.ServeTestConfig{Context: sctx, ReattachConfigCh: reattach, CloseCh: closed}, log)
 	var rc *plugin.ReattachConfig
 	select {
 	case rc = <-reattach:
 	case <-ctx.Done():
 		cancel()
 		<-closed
+		gate.ShutDown()
 		return nil, nil, ctx.Err()
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -37,7 +43,7 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 		Plugins:          wire.HostPlugins()[rc.ProtocolVersion],
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Reattach:         rc,
-		Logger:           wire.NewHCLogger(cfg.Log(), nil, p.Name),
+		Logger:           wire.NewHCLogger(log, nil, p.Name),
 	})
 	var once sync.Once
 	stop = func() error {
@@ -45,6 +51,7 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 			client.Kill()
 			cancel()
 			<-closed
+			gate.ShutDown()
 		})
 		return nil
 	}

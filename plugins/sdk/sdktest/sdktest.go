@@ -13,6 +13,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
@@ -36,11 +37,15 @@ func Start(t testing.TB, path string, cfg driver.Config) (*Host, driver.Builder)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	m := plugins.NewManager(plugins.Options{Home: t.TempDir(), Config: cfg, Logger: cfg.Logger})
+	// Close waits for go-plugin's goroutines that read the plugin's
+	// output; the gate stops any other from logging after the test.
+	gate := &wire.LogGate{}
+	m := plugins.NewManager(plugins.Options{Home: t.TempDir(), Config: cfg, Logger: gate.Wrap(cfg.Log())})
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
 			t.Errorf("stopping the plugin: %v", err)
 		}
+		gate.ShutDown()
 	})
 	in, err := m.Install(ctx, path, "")
 	if err != nil {
