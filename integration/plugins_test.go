@@ -448,9 +448,9 @@ func TestPluginRefusals(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the tampered plugin ran")
 	}
-	res = c.must(0, "plugin", "list")
-	if !strings.Contains(res.Stdout, "refused: driver plugin checksum mismatch") {
-		t.Errorf("plugin list:\n%s", res.Stdout)
+	res = c.must(2, "plugin", "list")
+	if !strings.Contains(res.Stdout, "refused: driver plugin checksum mismatch") || !strings.Contains(res.Stderr, `plugin "testplugin" is refused`) {
+		t.Errorf("plugin list:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
 	}
 
 	// An unsafe plugins folder refuses every plugin in it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -105,7 +106,10 @@ func (a *app) newPluginListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.writePlugins(list, format)
+			if err := a.writePlugins(list, format); err != nil {
+				return err
+			}
+			return refusedPlugins(list)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
@@ -140,6 +144,22 @@ func (a *app) writePlugins(list []plugins.Installed, format string) error {
 		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\n", v.Name, v.SHA256, v.InstalledAt.Format("2006-01-02 15:04"), dash(v.Source), status)
 	}
 	return tw.Flush()
+}
+
+// refusedPlugins is the error of a list holding plugins that would be
+// refused at start (a changed or missing binary): bad input, exit 2, in
+// one line naming them, after the list is printed.
+func refusedPlugins(list []plugins.Installed) error {
+	var refused []string
+	for _, in := range list {
+		if in.Problem != nil {
+			refused = append(refused, fmt.Sprintf("plugin %q is refused: %s", in.Name, oneLine(in.Problem.Error())))
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return usageErr(errors.New(strings.Join(refused, "; ")))
 }
 
 func (a *app) newPluginRemoveCmd() *cobra.Command {
