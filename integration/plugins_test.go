@@ -526,3 +526,28 @@ func startTimes(t *testing.T, c *pcli, name string, n int) (time.Duration, strin
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	return times[n/2], fmt.Sprintf("min %v, max %v", times[0], times[n-1])
 }
+
+// TestPluginsSIGPIPE runs `claude-bottle drivers | head -0`, as it were:
+// its stdout is a pipe nobody reads, so its first write kills it with
+// SIGPIPE before it can stop its drivers. They notice, exit, and leave
+// no process and no drivers folder behind.
+func TestPluginsSIGPIPE(t *testing.T) {
+	c := newPCLI(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd := exec.Command(c.bin, "drivers")
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Stdout = w
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	w.Close()
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+		t.Fatalf("claude-bottle drivers did not die of SIGPIPE (%v); stderr:\n%s", err, stderr.String())
+	}
+	c.leak.Check(t, 3*time.Second)
+}

@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("CB_TEST_PLUGIN"); mode != "" {
 		os.Exit(servePluginMode(mode))
 	}
+	if dir := os.Getenv("CB_TEST_HOST_DIES_IN"); dir != "" {
+		hostDies(dir)
+	}
 	// Under -race, a Go process sleeps 1 s on exit by default; the
 	// re-executed drivers inherit this and exit at once.
 	os.Setenv("GORACE", "atexit_sleep_ms=0")
@@ -232,4 +235,25 @@ func writeScript(t testing.TB, dir, file, mode string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// hostDies is a host that starts both test drivers, with its drivers
+// folder in dir, and then dies of a panic no one recovers, as a test
+// binary or a CLI killed by SIGPIPE does: no Close runs.
+func hostDies(dir string) {
+	m := NewManager(Options{TempDir: dir})
+	ctx := context.Background()
+	for _, name := range []string{testDriver, testDriverLow} {
+		b, err := m.Open(ctx, name)
+		if err == nil {
+			err = b.Check(ctx)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	done := make(chan struct{})
+	go func() { panic("the host panics on purpose") }()
+	<-done
 }

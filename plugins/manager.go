@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // Options configure a Manager.
@@ -232,7 +233,10 @@ const maxSocketBase = 40
 // socketDir returns the Manager's private folder for unix sockets,
 // creating it on first use. go-plugin makes one subfolder per plugin in
 // it and removes that when the plugin is killed; Close removes the rest
-// (a SIGKILLed plugin's socket, for one).
+// (a SIGKILLed plugin's socket, for one). The folder's name carries the
+// process's pid: when the process dies without Close (SIGKILL, SIGPIPE, a
+// panic), its orphaned plugins remove it as they exit, and the next
+// Manager sweeps what is left of it.
 func (m *Manager) socketDir() (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -249,7 +253,8 @@ func (m *Manager) socketDir() (string, error) {
 		if len(base) > maxSocketBase {
 			base = "/tmp"
 		}
-		dir, err := os.MkdirTemp(base, "cb-drivers-")
+		sweepDriversDirs(base, m.log)
+		dir, err := os.MkdirTemp(base, fmt.Sprintf("%s%d-", wire.DriversDirPrefix, os.Getpid()))
 		if err != nil {
 			return "", fmt.Errorf("creating a folder for the drivers' sockets: %w", err)
 		}

@@ -4,7 +4,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -29,6 +32,9 @@ func serve(p Plugin, test *plugin.ServeTestConfig, log *slog.Logger) error {
 	srv := newServer(p, log)
 	level := hclog.Warn
 	if test == nil {
+		// Once the host is gone, a write to stderr must not kill the
+		// plugin before watchParent has cleaned up after it.
+		signal.Ignore(syscall.SIGPIPE)
 		stopWatch := watchParent(log)
 		defer stopWatch()
 	} else {
@@ -117,6 +123,9 @@ func watchParent(log *slog.Logger) (stop func()) {
 				return
 			case <-t.C:
 				if os.Getppid() != ppid {
+					// The folders first: the host's end of stderr is gone, and
+					// the log line may be the write that kills the process.
+					removeOrphanedDirs()
 					log.Warn("claude-bottle went away without stopping the driver; exiting")
 					os.Exit(3)
 				}
@@ -124,4 +133,25 @@ func watchParent(log *slog.Logger) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
+}
+
+// removeOrphanedDirs removes what the host's death left of this plugin in
+// the host's private drivers folder: its TMPDIR and its socket folder,
+// then the drivers folder itself once no other plugin has anything there.
+// Folders elsewhere (a plugin run by hand, by another host) are not
+// touched.
+func removeOrphanedDirs() {
+	var parents []string
+	for _, env := range []string{"TMPDIR", "PLUGIN_UNIX_SOCKET_DIR"} {
+		dir := os.Getenv(env)
+		parent := filepath.Dir(dir)
+		if dir == "" || !filepath.IsAbs(dir) || !strings.HasPrefix(filepath.Base(parent), wire.DriversDirPrefix) {
+			continue
+		}
+		os.RemoveAll(dir)
+		parents = append(parents, parent)
+	}
+	for _, p := range parents {
+		os.Remove(p) // fails, as it should, while another plugin's files are there
+	}
 }

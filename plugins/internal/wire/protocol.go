@@ -92,3 +92,9 @@ func (g *grpcDriver) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c 
 }
 
 var _ plugin.GRPCPlugin = (*grpcDriver)(nil)
+
+// DriversDirPrefix starts the name of the host's private folder for the
+// plugins' sockets and temporary folders: cb-drivers-HOSTPID-RANDOM. A
+// plugin orphaned by its host's death removes what it had there, and the
+// folder once it is empty.
+const DriversDirPrefix = "cb-drivers-"
