@@ -242,17 +242,33 @@ func TestPluginLogsReachHostLogger(t *testing.T) {
 	if _, err := b.Build(ctx, echoRequest(t, map[string]string{"stdout": "1"}), nil); err != nil {
 		t.Fatal(err)
 	}
-	m.Close()
-	out := buf.String()
-	for _, want := range []string{
+	want := []string{
 		`level=INFO msg="build starting" driver=testecho`,
 		`msg="driver stdout" driver=testecho line="stray stdout line"`,
 		`msg="driver stderr" driver=testecho line="stray stderr line"`,
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("host log lacks %q:\n%s", want, out)
+	}
+	// The plugin's output travels apart from the build's result (stderr,
+	// go-plugin's stdio stream): it may arrive a moment after Build
+	// returns, and what is still on its way when the plugin is stopped is
+	// not promised. Wait for it before Close.
+	deadline := time.Now().Add(5 * time.Second)
+	for missing(buf.String(), want) != "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.Close()
+	if w := missing(buf.String(), want); w != "" {
+		t.Errorf("host log lacks %q:\n%s", w, buf.String())
+	}
+}
+
+// missing returns the first of want that out lacks, or "".
+func missing(out string, want []string) string {
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			return w
 		}
 	}
+	return ""
 }
 
 type syncBuffer struct {
