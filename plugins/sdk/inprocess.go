@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/hashicorp/go-plugin"
@@ -28,7 +29,8 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 	sctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *plugin.ReattachConfig, 1)
 	closed := make(chan struct{})
-	go serve(p, &plugin.ServeTestConfig{Context: sctx, ReattachConfigCh: reattach, CloseCh: closed}, log)
+	srv := newServer(p, log)
+	go serveWith(srv, &plugin.ServeTestConfig{Context: sctx, ReattachConfigCh: reattach, CloseCh: closed})
 	var rc *plugin.ReattachConfig
 	select {
 	case rc = <-reattach:
@@ -60,7 +62,7 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 		var raw any
 		if raw, err = proto.Dispense(wire.PluginKey); err == nil {
 			cfg.Logger = nil
-			ib := &inProcess{name: p.Name, rpc: raw.(*wire.Client)}
+			ib := &inProcess{name: p.Name, rpc: raw.(*wire.Client), srv: srv, log: log}
 			if _, err = ib.rpc.Configure(ctx, cfg); err == nil {
 				return ib, stop, nil
 			}
@@ -75,6 +77,8 @@ func InProcess(ctx context.Context, p Plugin, cfg driver.Config) (b driver.Build
 type inProcess struct {
 	name string
 	rpc  *wire.Client
+	srv  *server
+	log  *slog.Logger
 }
 
 // mapErr classifies a call's error as the host does: the driver's own
@@ -107,10 +111,18 @@ func (b *inProcess) Check(ctx context.Context) error {
 	return nil
 }
 
-// Build runs one build through the protocol.
+// Build runs one build through the protocol. Unlike a call to a plugin's
+// process, which the host can kill and whose TMPDIR it removes, it returns
+// only once the driver's Build has (bounded by returnWait), so that what
+// the driver cleans up on a cancel is gone when it returns.
 func (b *inProcess) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
-	r, err := b.rpc.Build(ctx, req, sink)
+	cctx, id, call := b.srv.awaited.expect(ctx)
+	defer b.srv.awaited.forget(id)
+	r, err := b.rpc.Build(cctx, req, sink)
 	if err != nil {
+		if !call.wait() {
+			b.log.Warn("the driver's Build is still running after the call ended; it must return soon after its context is canceled", "driver", b.name, "waited", returnWait)
+		}
 		return nil, b.mapErr(ctx, err)
 	}
 	return r, nil

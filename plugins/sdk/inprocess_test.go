@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -48,5 +49,43 @@ func TestInProcessDeadlineIsCancellation(t *testing.T) {
 		if !errors.Is(err, driver.ErrCanceled) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("build %d past its deadline: %v; want driver.ErrCanceled caused by the deadline", i, err)
 		}
+	}
+}
+
+// tidy is a driver whose canceled build takes a moment to clean up its
+// temporary folder, as one that stops a CLI with SIGTERM does.
+type tidy struct{}
+
+func (tidy) Info(context.Context) (driver.Info, error) {
+	return driver.Info{Name: "tidy", Version: "1"}, nil
+}
+func (tidy) Check(context.Context) error { return nil }
+func (tidy) Build(ctx context.Context, _ driver.Request, sink driver.Sink) (*driver.Result, error) {
+	dir, err := os.MkdirTemp("", "tidy-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	sink.Send(&driver.Event{Logs: []driver.Log{{Data: []byte(dir)}}})
+	<-ctx.Done()
+	time.Sleep(300 * time.Millisecond)
+	return nil, driver.Canceled(ctx, ctx.Err())
+}
+
+// TestInProcessCanceledBuildHasCleanedUp: when a canceled build returns,
+// the driver's Build has returned too, and removed its temporary folder.
+func TestInProcessCanceledBuildHasCleanedUp(t *testing.T) {
+	b := startInProcess(t, Plugin{Name: "tidy", New: func(context.Context, driver.Config) (driver.Builder, error) { return tidy{}, nil }}, driver.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var dir string
+	_, err := b.Build(ctx, driver.Request{}, driver.SinkFunc(func(ev *driver.Event) {
+		dir = string(ev.Logs[0].Data)
+		cancel()
+	}))
+	if !errors.Is(err, driver.ErrCanceled) {
+		t.Fatalf("Build = %v, want ErrCanceled", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the driver's temporary folder %s is still there when Build returns (%v)", dir, err)
 	}
 }

@@ -29,7 +29,13 @@ func serve(p Plugin, test *plugin.ServeTestConfig, log *slog.Logger) error {
 		// parses them as log entries.
 		log = slog.New(newPluginLogHandler(os.Stderr))
 	}
-	srv := newServer(p, log)
+	serveWith(newServer(p, log), test)
+	return nil
+}
+
+// serveWith serves srv until the host stops it, then closes its Builder.
+func serveWith(srv *server, test *plugin.ServeTestConfig) {
+	p, log := srv.p, srv.log
 	level := hclog.Warn
 	if test == nil {
 		// Once the host is gone, a write to stderr must not kill the
@@ -55,7 +61,6 @@ func serve(p Plugin, test *plugin.ServeTestConfig, log *slog.Logger) error {
 	// give them a moment to clean up before the Builder is closed.
 	srv.calls.drain(2 * time.Second)
 	srv.close()
-	return nil
 }
 
 // newPluginLogHandler writes slog records in the JSON shape go-plugin's

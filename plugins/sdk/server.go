@@ -30,6 +30,8 @@ type server struct {
 	// calls counts the calls in flight, so that the process can let them
 	// end before it exits.
 	calls inflight
+	// awaited are the in-process builds whose caller waits for them.
+	awaited awaitedCalls
 }
 
 func newServer(p Plugin, log *slog.Logger) *server {
@@ -133,7 +135,9 @@ func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error
 		r.SecretSource = wire.NewSecretSource(conn)
 	}
 	snd := newEventSender(stream)
+	end := s.awaited.begin(ctx)
 	res, err := safely(func() (*driver.Result, error) { return b.Build(ctx, r, snd) })
+	end()
 	// Everything the driver sent goes out before the result or the error,
 	// a recovered panic's included: the user sees the steps it had made.
 	if serr := snd.close(); serr != nil && err == nil {
