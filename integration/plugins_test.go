@@ -35,8 +35,8 @@ var (
 )
 
 // pluginBinary builds (once per test binary) the plugin at
-// plugins/examples/buildah or plugins/internal/testplugin and returns its
-// path, named claude-bottle-driver-NAME.
+// plugins/examples/buildah (its own module) or plugins/internal/testplugin
+// and returns its path, named claude-bottle-driver-NAME.
 func pluginBinary(t *testing.T, name string) string {
 	t.Helper()
 	pluginBinsOnce.Do(func() {
@@ -51,12 +51,17 @@ func pluginBinary(t *testing.T, name string) string {
 			return
 		}
 		testenv.AtExit(func() { os.RemoveAll(dir) })
-		for bin, pkg := range map[string]string{"buildah": "./plugins/examples/buildah", "testplugin": "./plugins/internal/testplugin"} {
+		// The example is a module of its own, as an outside driver is.
+		for bin, src := range map[string][2]string{
+			"buildah":    {"plugins/examples/buildah", "."},
+			"testplugin": {".", "./plugins/internal/testplugin"},
+		} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			// Stripped, as a plugin is shipped: the checksum check at every
 			// start reads the whole binary.
+			pkg := src[1]
 			cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-s -w", "-o", filepath.Join(dir, plugins.BinaryName(bin)), pkg)
-			cmd.Dir = root
+			cmd.Dir = filepath.Join(root, src[0])
 			out, err := cmd.CombinedOutput()
 			cancel()
 			if err != nil {
