@@ -161,3 +161,17 @@ func TestStartLogsToTheLogger(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildPluginThenStart builds a plugin from source, as a driver's own
+// test does, and runs it through a real host.
+func TestBuildPluginThenStart(t *testing.T) {
+	bin := sdktest.BuildPlugin(t, "./testdata/tinyplugin")
+	host, b := sdktest.Start(t, bin, driver.Config{})
+	if host.Name != "tinyplugin" || host.Description.Version != "0.0.2" || host.Description.Protocol != sdk.ProtocolVersion {
+		t.Errorf("host = %+v", host)
+	}
+	res, err := b.Build(context.Background(), request(t), nil)
+	if err != nil || res.ImageID != fmt.Sprintf("sha256:%064d", 2) {
+		t.Fatalf("Build = %+v, %v", res, err)
+	}
+}
