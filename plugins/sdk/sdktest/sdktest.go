@@ -7,7 +7,6 @@ package sdktest
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -74,37 +73,4 @@ func InProcess(t testing.TB, p sdk.Plugin, cfg driver.Config) driver.Builder {
 	}
 	t.Cleanup(func() { stop() })
 	return b
-}
-
-// Conformance checks what every driver must do, whatever it builds with:
-// describe itself, answer Check with nil or a classed error, and refuse a
-// malformed request with driver.ErrInvalidRequest before doing any work.
-func Conformance(t *testing.T, b driver.Builder) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	info, err := b.Info(ctx)
-	if err != nil {
-		t.Fatalf("Info: %v", err)
-	}
-	if info.Name == "" || info.Version == "" {
-		t.Errorf("Info = %+v: a driver must give its name and version", info)
-	}
-	if err := b.Check(ctx); err != nil && !classed(err) {
-		t.Errorf("Check failed with an unclassed error (wrap a driver.Err* class): %v", err)
-	}
-	_, err = b.Build(ctx, driver.Request{}, nil)
-	if !errors.Is(err, driver.ErrInvalidRequest) {
-		t.Errorf("Build of an empty request = %v; want driver.ErrInvalidRequest (call req.Validate first)", err)
-	}
-}
-
-func classed(err error) bool {
-	for _, c := range []error{driver.ErrDaemonUnreachable, driver.ErrInvalidDockerfile, driver.ErrInvalidRequest,
-		driver.ErrUnsupported, driver.ErrCanceled, driver.ErrBuildFailed, driver.ErrNotFound} {
-		if errors.Is(err, c) {
-			return true
-		}
-	}
-	return false
 }

@@ -56,7 +56,6 @@ func request(t *testing.T) driver.Request {
 
 func TestInProcess(t *testing.T) {
 	b := sdktest.InProcess(t, tinyPlugin, driver.Config{})
-	sdktest.Conformance(t, b)
 	var logs int
 	res, err := b.Build(context.Background(), request(t), driver.SinkFunc(func(ev *driver.Event) { logs += len(ev.Logs) }))
 	if err != nil || res.ImageID != "sha256:2" || logs != 1 {
@@ -79,7 +78,6 @@ func TestStartInstallsAndRunsTheBinary(t *testing.T) {
 	if host.Description.Name != "tiny" || host.Description.Priority == nil || *host.Description.Priority != 5 {
 		t.Errorf("installed description = %+v", host.Description)
 	}
-	sdktest.Conformance(t, b)
 	if res, err := b.Build(context.Background(), request(t), nil); err != nil || res.ImageID != "sha256:2" {
 		t.Fatalf("Build = %+v, %v", res, err)
 	}

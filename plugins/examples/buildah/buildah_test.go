@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,8 +123,70 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-// TestConformance runs the driver through the plugin protocol in process.
+// busyboxBase is a Dockerfile start that gives a shell, from a static
+// busybox put into the context: no image is pulled.
+const busyboxBase = `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+`
+
+// buildahConfig keeps buildah's storage in the test's folder.
+func buildahConfig(t *testing.T) driver.Config {
+	dir := t.TempDir()
+	return driver.Config{Opts: map[string]string{"root": dir + "/storage", "runroot": dir + "/run"}}
+}
+
+// needBuildah returns a static busybox for busyboxBase, or skips (fails
+// under CI=true) when buildah or the busybox is missing.
+func needBuildah(t *testing.T) []byte {
+	t.Helper()
+	missing := func(what string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s; CI must have it", what)
+		}
+		t.Skip(what)
+	}
+	if _, err := exec.LookPath("buildah"); err != nil {
+		missing("buildah is not installed (apt-get install buildah)")
+	}
+	bb, err := os.ReadFile("/bin/busybox")
+	if out, _ := exec.Command("file", "-L", "/bin/busybox").Output(); err != nil || !strings.Contains(string(out), "statically linked") {
+		missing("no static busybox at /bin/busybox (apt-get install busybox-static)")
+	}
+	return bb
+}
+
+// TestConformance runs claude-bottle's conformance suite, real builds
+// included.
 func TestConformance(t *testing.T) {
-	b := sdktest.InProcess(t, plugin, driver.Config{Opts: map[string]string{"root": t.TempDir() + "/s", "runroot": t.TempDir() + "/r"}})
-	sdktest.Conformance(t, b)
+	bb := needBuildah(t)
+	sdktest.Conformance(t, plugin, buildahConfig(t), sdktest.Options{Base: busyboxBase, Files: map[string][]byte{"busybox": bb}})
+}
+
+// TestInstalledPluginBuilds builds this plugin, installs it in a real
+// host as claude-bottle plugin install does, and builds with it.
+func TestInstalledPluginBuilds(t *testing.T) {
+	bb := needBuildah(t)
+	host, b := sdktest.Start(t, sdktest.BuildPlugin(t, "."), buildahConfig(t))
+	if host.Name != "buildah" || host.Description.Version != version {
+		t.Errorf("installed as %+v", host)
+	}
+	dir := t.TempDir()
+	os.WriteFile(dir+"/busybox", bb, 0o755)
+	os.WriteFile(dir+"/Dockerfile", []byte(busyboxBase+"RUN echo installed > /out\n"), 0o644)
+	var steps []string
+	res, err := b.Build(context.Background(), driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir, Tags: []string{"sdktest-buildah:1"}, NoLoad: true},
+		driver.SinkFunc(func(ev *driver.Event) {
+			for _, v := range ev.Vertexes {
+				if v.Completed != nil {
+					steps = append(steps, v.Name)
+				}
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps.Total < 4 || len(steps) < 4 {
+		t.Errorf("steps = %+v, progress %q", res.Steps, steps)
+	}
 }
