@@ -1,31 +1,3 @@
-// Package sdk is what a third-party claude-bottle build driver is written
-// with. A driver plugin is an executable named claude-bottle-driver-NAME
-// whose main function calls Serve once:
-//
-//	func main() {
-//		sdk.Serve(sdk.Plugin{
-//			Name:    "mydriver",
-//			Version: "1.0.0",
-//			Usage:   "builds images with mytool",
-//			New: func(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
-//				return &builder{cfg: cfg}, nil
-//			},
-//		})
-//	}
-//
-// The Builder it makes implements driver.Builder (Info, Check, Build);
-// everything else (the go-plugin handshake, the gRPC protocol, progress
-// streaming, error classes, secrets fetched from claude-bottle on demand,
-// logging to claude-bottle's log through cfg.Logger) is done here. Users
-// install the binary with `claude-bottle plugin install PATH`, which
-// records its checksum; `claude-bottle drivers` lists it.
-//
-// Rules for a driver: do not write to stdout before Serve (claude-bottle
-// skips such lines, but they are lost); log through cfg.Logger; class
-// errors with the driver.Err* sentinels (they survive the process boundary);
-// honour ctx (a Ctrl-C cancels it); send progress to the sink only while
-// Build runs. Package sdktest runs a real claude-bottle host against the
-// plugin for tests.
 package sdk
 
 import (
