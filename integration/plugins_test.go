@@ -556,3 +556,49 @@ func TestPluginsSIGPIPE(t *testing.T) {
 	}
 	c.leak.Check(t, 3*time.Second)
 }
+
+// TestPluginInstallForceAndUpgrade is a plugin author's loop: install,
+// rebuild, then replace the installed copy in one step, with --force or
+// with upgrade, which knows where the plugin came from; plugin list says
+// when the file it came from has changed.
+func TestPluginInstallForceAndUpgrade(t *testing.T) {
+	c := newPCLI(t)
+	src := filepath.Join(t.TempDir(), plugins.BinaryName("tp"))
+	copyFile(t, pluginBinary(t, "testplugin"), src, 0o755)
+	c.must(0, "plugin", "install", src)
+	res := c.must(2, "plugin", "install", src)
+	for _, want := range []string{`"tp" is installed (from ` + src + `)`, "plugin install --force", "plugin upgrade tp"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("a second install: stderr lacks %q:\n%s", want, res.Stderr)
+		}
+	}
+	c.must(0, "plugin", "install", src, "--force")
+	// The author rebuilds the plugin.
+	f, err := os.OpenFile(src, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("\x00a new build"))
+	f.Close()
+	if out := c.must(0, "plugin", "list").Stdout; !strings.Contains(out, "FROM has changed since (install it with claude-bottle plugin upgrade tp)") {
+		t.Errorf("plugin list after a rebuild:\n%s", out)
+	}
+	res = c.must(0, "plugin", "upgrade")
+	if !strings.Contains(res.Stdout, `upgraded driver plugin "tp" from `+src) {
+		t.Errorf("plugin upgrade said:\n%s", res.Stdout)
+	}
+	var list []struct {
+		Name        string `json:"name"`
+		OK          bool   `json:"ok"`
+		SourceState string `json:"source_state"`
+	}
+	if err := json.Unmarshal([]byte(c.must(0, "plugin", "list", "--format", "json").Stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || !list[0].OK || list[0].SourceState != plugins.SourceSame {
+		t.Errorf("plugin list after the upgrade = %+v", list)
+	}
+	if out := c.must(0, "plugin", "upgrade", "tp").Stdout; !strings.Contains(out, `driver plugin "tp" is unchanged`) {
+		t.Errorf("a second upgrade said:\n%s", out)
+	}
+}

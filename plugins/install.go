@@ -26,19 +26,52 @@ type Installed struct {
 	// Description is what the plugin said of itself when installed (set by
 	// Install only).
 	Description *Description `json:"description,omitempty"`
+	// SourceState compares the file it was installed from with the
+	// installed copy (set by InstalledPlugins only): SourceSame,
+	// SourceChanged (claude-bottle plugin upgrade NAME installs the new
+	// one), SourceMissing, or "" when no source is recorded.
+	SourceState string `json:"source_state,omitempty"`
 	// Problem says why the plugin would be refused at start (its file is
 	// missing or changed); nil when it is intact.
 	Problem error `json:"-"`
 }
 
+// How the file a plugin was installed from compares with the installed
+// copy.
+const (
+	// SourceSame: the source file is the installed binary.
+	SourceSame = "same"
+	// SourceChanged: the source file has changed since the install.
+	SourceChanged = "changed"
+	// SourceMissing: the source file is gone or unreadable.
+	SourceMissing = "missing"
+)
+
+// ErrAlreadyInstalled: Install of a name already installed, without
+// InstallOptions.Replace.
+var ErrAlreadyInstalled = errors.New("driver plugin already installed")
+
+// InstallOptions say how Install names the plugin and whether it may
+// replace one.
+type InstallOptions struct {
+	// Name is the driver name to install it as; empty means the part of
+	// the file's name after "claude-bottle-driver-", else the name the
+	// plugin gives itself.
+	Name string
+	// Replace allows replacing an installed plugin of that name, in one
+	// step (the old copy stays until the new one is checked and in place).
+	Replace bool
+}
+
 // Install copies the plugin binary src into the plugins folder as
 // claude-bottle-driver-NAME and records its SHA-256 in the lock file. The
 // copy is started once first (handshake and self-description) and nothing
-// is installed if that fails. name defaults to the part of src's file name
-// after "claude-bottle-driver-", else to the name the plugin gives itself.
-func (m *Manager) Install(ctx context.Context, src, name string) (Installed, error) {
+// is installed if that fails. A name already installed is refused with
+// ErrAlreadyInstalled unless o.Replace is set.
+func (m *Manager) Install(ctx context.Context, src string, o InstallOptions) (Installed, error) {
+	name := o.Name
 	if name != "" {
-		if err := m.checkNewName(name); err != nil {
+		if err := m.checkNewName(name, o.Replace); err != nil {
 			return Installed{}, err
 		}
 	}
@@ -57,7 +90,7 @@ func (m *Manager) Install(ctx context.Context, src, name string) (Installed, err
 	}
 	if name == "" {
 		name = firstNonEmpty(nameFromFile(src), desc.Name)
-		if err := m.checkNewName(name); err != nil {
+		if err := m.checkNewName(name, o.Replace); err != nil {
 			return Installed{}, fmt.Errorf("%w (name it with --name)", err)
 		}
 	}
@@ -70,6 +103,9 @@ func (m *Manager) Install(ctx context.Context, src, name string) (Installed, err
 		lock, err := readLock(dir)
 		if err != nil {
 			return err
+		}
+		if e, ok := lock.Plugins[name]; ok && !o.Replace {
+			return alreadyInstalled(name, e)
 		}
 		if err := os.Rename(tmp, inst.Path); err != nil {
 			return fmt.Errorf("installing %s: %w", inst.Path, err)
@@ -84,13 +120,53 @@ func (m *Manager) Install(ctx context.Context, src, name string) (Installed, err
 	return inst, nil
 }
 
-// checkNewName refuses names that are malformed or taken by a built-in.
-func (m *Manager) checkNewName(name string) error {
+func alreadyInstalled(name string, e lockEntry) error {
+	from := ""
+	if e.Source != "" {
+		from = fmt.Sprintf(" (from %s)", e.Source)
+	}
+	return fmt.Errorf("%w: %q is installed%s; replace it with claude-bottle plugin install --force, or reinstall it from its file with claude-bottle plugin upgrade %s",
+		ErrAlreadyInstalled, name, from, name)
+}
+
+// Upgrade reinstalls plugin name from the file it was installed from, as
+// Install with Replace does: checked first, replaced in one step.
+func (m *Manager) Upgrade(ctx context.Context, name string) (Installed, error) {
+	if err := validName(name); err != nil {
+		return Installed{}, err
+	}
+	lock, err := readLock(m.PluginsDir())
+	if err != nil {
+		return Installed{}, err
+	}
+	e, ok := lock.Plugins[name]
+	switch {
+	case !ok:
+		return Installed{}, fmt.Errorf("%w: no plugin %q is installed (see claude-bottle plugin list)", driver.ErrNotFound, name)
+	case e.Source == "":
+		return Installed{}, fmt.Errorf("%w: no source file is recorded for plugin %q; install it again with claude-bottle plugin install PATH --force", driver.ErrNotFound, name)
+	}
+	return m.Install(ctx, e.Source, InstallOptions{Name: name, Replace: true})
+}
+
+// checkNewName refuses names that are malformed, taken by a built-in,
+// or (unless replace) installed already.
+func (m *Manager) checkNewName(name string, replace bool) error {
 	if err := validName(name); err != nil {
 		return err
 	}
 	if _, err := driver.Lookup(name); err == nil {
 		return fmt.Errorf("%w %q: a built-in driver has that name; choose another with --name", ErrInvalidName, name)
+	}
+	if replace || m.opts.Home == "" {
+		return nil
+	}
+	lock, err := readLock(m.PluginsDir())
+	if err != nil {
+		return err
+	}
+	if e, ok := lock.Plugins[name]; ok {
+		return alreadyInstalled(name, e)
 	}
 	return nil
 }
@@ -189,7 +265,8 @@ func (m *Manager) InstalledPlugins(ctx context.Context) ([]Installed, error) {
 			return nil, err
 		}
 		e := lock.Plugins[name]
-		in := Installed{Name: name, Path: filepath.Join(dir, BinaryName(name)), SHA256: e.SHA256, Source: e.Source, InstalledAt: e.Installed}
+		in := Installed{Name: name, Path: filepath.Join(dir, BinaryName(name)), SHA256: e.SHA256, Source: e.Source, InstalledAt: e.Installed,
+			SourceState: sourceState(e)}
 		want, err := e.sum(name)
 		in.Problem = firstErr(err, checkFile(in.Path, true))
 		if in.Problem == nil {
@@ -235,4 +312,20 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 		m.log.Info("removed driver plugin", "driver", name, "path", p)
 		return nil
 	})
+}
+
+// sourceState compares the file a plugin was installed from with the
+// checksum recorded for the installed copy.
+func sourceState(e lockEntry) string {
+	if e.Source == "" {
+		return ""
+	}
+	sum, err := fileSum(e.Source)
+	switch {
+	case err != nil:
+		return SourceMissing
+	case sum == e.SHA256:
+		return SourceSame
+	}
+	return SourceChanged
 }

@@ -28,6 +28,8 @@ func TestPluginCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"plugin", "install"}, exitUsage, []string{"install takes PATH"}},
 		{[]string{"plugin", "remove", "nope"}, exitFailure, []string{`no plugin "nope" is installed`}},
 		{[]string{"plugin", "remove", "../x"}, exitUsage, []string{"invalid driver name"}},
+		{[]string{"plugin", "upgrade", "nope"}, exitFailure, []string{`no plugin "nope" is installed`}},
+		{[]string{"plugin", "upgrade", "../x"}, exitUsage, []string{"invalid driver name"}},
 		{[]string{"plugin", "list", "--format", "yaml"}, exitUsage, []string{`--format "yaml"`}},
 		{[]string{"plugin", "frobnicate"}, exitUsage, []string{"unknown command"}},
 		{[]string{"drivers", "--format", "yaml"}, exitUsage, []string{`--format "yaml"`}},
@@ -61,6 +63,9 @@ func TestPluginListEmpty(t *testing.T) {
 	}
 	if r := f.ok("plugin", "list", "--format", "json"); strings.TrimSpace(r.out) != "[]" {
 		t.Errorf("plugin list --format json = %q", r.out)
+	}
+	if r := f.ok("plugin", "upgrade"); !strings.Contains(r.out, "every installed plugin is up to date") {
+		t.Errorf("plugin upgrade = %q", r.out)
 	}
 }
 

@@ -46,7 +46,7 @@ func Start(t testing.TB, path string, cfg driver.Config) (*Host, driver.Builder)
 		}
 		gate.ShutDown()
 	})
-	in, err := m.Install(ctx, path, "")
+	in, err := m.Install(ctx, path, plugins.InstallOptions{})
 	if err != nil {
 		t.Fatalf("installing %s: %v", path, err)
 	}
