@@ -1,8 +1,10 @@
-// Package sdktest tests a claude-bottle driver plugin against a real host:
-// Start installs the plugin binary into a temporary state root and drives
-// it exactly as claude-bottle does (checksum, start, handshake, crash
-// handling included); InProcess serves a Plugin value in the test's own
-// process over the same gRPC protocol, for fast unit tests and debuggers.
+// Package sdktest tests a claude-bottle driver plugin as claude-bottle
+// runs it. Start installs a plugin binary (BuildPlugin builds it from
+// source) into a temporary state root and drives it through the real host
+// (checksum, start, handshake, crash handling included); InProcess serves a
+// sdk.Plugin in the test's own process over the same gRPC protocol, for
+// fast tests and debuggers; Conformance checks, with real builds where the
+// driver can make them, what claude-bottle needs of every driver.
 package sdktest
 
 import (
