@@ -36,17 +36,6 @@ type Installed struct {
 	Problem error `json:"-"`
 }
 
-// How the file a plugin was installed from compares with the installed
-// copy.
-const (
-	// SourceSame: the source file is the installed binary.
-	SourceSame = "same"
-	// SourceChanged: the source file has changed since the install.
-	SourceChanged = "changed"
-	// SourceMissing: the source file is gone or unreadable.
-	SourceMissing = "missing"
-)
-
 // ErrAlreadyInstalled: Install of a name already installed, without
 // InstallOptions.Replace.
 var ErrAlreadyInstalled = errors.New("driver plugin already installed")
@@ -127,26 +116,6 @@ func alreadyInstalled(name string, e lockEntry) error {
 	}
 	return fmt.Errorf("%w: %q is installed%s; replace it with claude-bottle plugin install --force, or reinstall it from its file with claude-bottle plugin upgrade %s",
 		ErrAlreadyInstalled, name, from, name)
-}
-
-// Upgrade reinstalls plugin name from the file it was installed from, as
-// Install with Replace does: checked first, replaced in one step.
-func (m *Manager) Upgrade(ctx context.Context, name string) (Installed, error) {
-	if err := validName(name); err != nil {
-		return Installed{}, err
-	}
-	lock, err := readLock(m.PluginsDir())
-	if err != nil {
-		return Installed{}, err
-	}
-	e, ok := lock.Plugins[name]
-	switch {
-	case !ok:
-		return Installed{}, fmt.Errorf("%w: no plugin %q is installed (see claude-bottle plugin list)", driver.ErrNotFound, name)
-	case e.Source == "":
-		return Installed{}, fmt.Errorf("%w: no source file is recorded for plugin %q; install it again with claude-bottle plugin install PATH --force", driver.ErrNotFound, name)
-	}
-	return m.Install(ctx, e.Source, InstallOptions{Name: name, Replace: true})
 }
 
 // checkNewName refuses names that are malformed, taken by a built-in,
@@ -312,20 +281,4 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 		m.log.Info("removed driver plugin", "driver", name, "path", p)
 		return nil
 	})
-}
-
-// sourceState compares the file a plugin was installed from with the
-// checksum recorded for the installed copy.
-func sourceState(e lockEntry) string {
-	if e.Source == "" {
-		return ""
-	}
-	sum, err := fileSum(e.Source)
-	switch {
-	case err != nil:
-		return SourceMissing
-	case sum == e.SHA256:
-		return SourceSame
-	}
-	return SourceChanged
 }
