@@ -5,14 +5,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestHostDeathLeavesNoDriversFolder: a host that dies without Close (a
-// panicking test binary, a CLI killed by SIGPIPE) leaves no drivers folder
-// behind: its orphaned plugins remove it as they exit.
+// panicking test binary, a CLI killed by SIGPIPE) mid-build leaves no
+// drivers folder and no process behind: its orphaned plugins remove the
+// folder, stop what they started, and exit.
 func TestHostDeathLeavesNoDriversFolder(t *testing.T) {
 	dir := shortTempDir(t)
 	cmd := exec.Command(testSelf(t))
@@ -21,17 +23,33 @@ func TestHostDeathLeavesNoDriversFolder(t *testing.T) {
 	if !strings.Contains(string(out), "the host panics on purpose") {
 		t.Fatalf("the host did not die as planned (%v):\n%s", err, out)
 	}
+	data, err := os.ReadFile(filepath.Join(dir, "child.pid"))
+	if err != nil {
+		t.Fatalf("the driver's child did not start: %v", err)
+	}
+	child, _ := strconv.Atoi(string(data))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		left, _ := filepath.Glob(filepath.Join(dir, "cb-drivers-*"))
-		if len(left) == 0 {
+		running := processRuns(child) && !zombie(child)
+		if len(left) == 0 && !running {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("left behind 5s after the host died: %v", left)
+			t.Fatalf("5s after the host died: drivers folders %v left, the driver's child (pid %d) running: %v", left, child, running)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// zombie reports whether pid has exited but not been reaped.
+func zombie(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	return len(f) > 0 && f[0] == "Z"
 }
 
 // TestStaleDriversFoldersAreSwept: the drivers folders of processes gone

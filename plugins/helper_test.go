@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -97,6 +98,7 @@ func servePluginMode(mode string) int {
 //	fail=CLASS fail with that driver error class
 //	secret=ID  put the value of secret ID into the result's metadata
 //	stdout=1   write to the real stdout and stderr mid-build
+//	child=FILE start a `sleep 300` child, write its pid to FILE
 type echo struct{ cfg driver.Config }
 
 func newEcho(_ context.Context, cfg driver.Config) (driver.Builder, error) {
@@ -134,6 +136,14 @@ func (e *echo) Build(ctx context.Context, req driver.Request, sink driver.Sink) 
 	now := time.Now()
 	for i := 0; i < n; i++ {
 		sink.Send(&driver.Event{Logs: []driver.Log{{Vertex: "v", Stream: 1, Data: []byte("line"), Timestamp: now}}})
+	}
+	if p := a["child"]; p != "" { // start a child that outlives nothing; its pid goes to file p
+		child := exec.Command("sleep", "300")
+		if err := child.Start(); err != nil {
+			return nil, err
+		}
+		os.WriteFile(p, []byte(strconv.Itoa(child.Process.Pid)), 0o644)
+		sink.Send(&driver.Event{Logs: []driver.Log{{Vertex: "v", Data: []byte("child started")}}})
 	}
 	if a["stdout"] == "1" {
 		os.Stdout.WriteString("stray stdout line\n")
@@ -253,7 +263,11 @@ func hostDies(dir string) {
 			os.Exit(1)
 		}
 	}
-	done := make(chan struct{})
-	go func() { panic("the host panics on purpose") }()
-	<-done
+	// A build is running, with a child of the driver's, when the host dies.
+	b, _ := m.Open(ctx, testDriver)
+	req := driver.Request{Dockerfile: dir, ContextDir: dir, BuildArgs: map[string]string{"child": filepath.Join(dir, "child.pid"), "sleep": "60s"}}
+	b.Build(ctx, req, driver.SinkFunc(func(*driver.Event) {
+		go func() { panic("the host panics on purpose") }()
+	}))
+	select {}
 }

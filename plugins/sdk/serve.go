@@ -132,6 +132,7 @@ func watchParent(log *slog.Logger) (stop func()) {
 					// the log line may be the write that kills the process.
 					removeOrphanedDirs()
 					log.Warn("claude-bottle went away without stopping the driver; exiting")
+					stopOwnGroup()
 					os.Exit(3)
 				}
 			}
@@ -159,4 +160,16 @@ func removeOrphanedDirs() {
 	for _, p := range parents {
 		os.Remove(p) // fails, as it should, while another plugin's files are there
 	}
+}
+
+// stopOwnGroup sends SIGTERM to what the plugin started (a buildah, a
+// docker build), which its dead host can no longer kill: the host runs
+// each plugin as the leader of a process group of its own.
+func stopOwnGroup() {
+	pid := os.Getpid()
+	if syscall.Getpgrp() != pid {
+		return // not ours to signal: run by hand, or by another host
+	}
+	signal.Ignore(syscall.SIGTERM) // the plugin exits by itself, with its status
+	syscall.Kill(-pid, syscall.SIGTERM)
 }
