@@ -1,9 +1,11 @@
-package plugins
+package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 
 	"github.com/hashicorp/go-plugin"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // server is the plugin's end: the Driver service over the Builder that
@@ -26,25 +29,39 @@ type server struct {
 	b  driver.Builder
 	// calls counts the calls in flight, so that the process can let them
 	// end before it exits.
-	calls sync.WaitGroup
+	calls inflight
+	// awaited are the in-process builds whose caller waits for them.
+	awaited awaitedCalls
 }
 
 func newServer(p Plugin, log *slog.Logger) *server {
 	return &server{p: p, log: log}
 }
 
+// withBroker is the server's wire.ServerFunc: go-plugin hands it the
+// broker once the connection is up.
+func (s *server) withBroker(broker *plugin.GRPCBroker) pb.DriverServer {
+	s.broker = broker
+	return s
+}
+
 // Configure makes the Builder. A second call replaces it.
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	s.calls.Add(1)
-	defer s.calls.Done()
-	cfg := configFromPB(req.GetConfig())
+	if err := s.calls.enter(); err != nil {
+		return nil, err
+	}
+	defer s.calls.leave()
+	cfg := wire.ConfigFromPB(req.GetConfig())
 	cfg.Logger = s.log
-	b, err := s.p.New(ctx, cfg)
+	b, err := safely(func() (driver.Builder, error) { return s.p.New(ctx, cfg) })
+	if errors.Is(err, wire.ErrPanicked) {
+		return nil, wire.ToStatus(err)
+	}
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("driver %q: %w", s.p.Name, err))
+		return nil, wire.ToStatus(fmt.Errorf("driver %q: %w", s.p.Name, err))
 	}
 	if b == nil {
-		return nil, toStatus(fmt.Errorf("driver %q: New returned no builder and no error; report this to the driver's author", s.p.Name))
+		return nil, wire.ToStatus(fmt.Errorf("driver %q: New returned no builder and no error; report this to the driver's author", s.p.Name))
 	}
 	s.mu.Lock()
 	old := s.b
@@ -65,64 +82,90 @@ func (s *server) builder() (driver.Builder, error) {
 
 // Info describes the driver.
 func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.DriverInfo, error) {
-	s.calls.Add(1)
-	defer s.calls.Done()
+	if err := s.calls.enter(); err != nil {
+		return nil, err
+	}
+	defer s.calls.leave()
 	b, err := s.builder()
 	if err != nil {
 		return nil, err
 	}
-	info, err := b.Info(ctx)
+	info, err := safely(func() (driver.Info, error) { return b.Info(ctx) })
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, wire.ToStatus(err)
 	}
-	return infoToPB(info), nil
+	return wire.InfoToPB(info), nil
 }
 
 // Check reports whether the driver can build here now.
 func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (*pb.CheckResponse, error) {
-	s.calls.Add(1)
-	defer s.calls.Done()
+	if err := s.calls.enter(); err != nil {
+		return nil, err
+	}
+	defer s.calls.leave()
 	b, err := s.builder()
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Check(ctx); err != nil {
-		return nil, toStatus(err)
+	if _, err := safely(func() (struct{}, error) { return struct{}{}, b.Check(ctx) }); err != nil {
+		return nil, wire.ToStatus(err)
 	}
 	return &pb.CheckResponse{}, nil
 }
 
 // Build runs one build, streaming its progress and then its result.
 func (s *server) Build(req *pb.BuildRequest, stream pb.Driver_BuildServer) error {
-	s.calls.Add(1)
-	defer s.calls.Done()
+	if err := s.calls.enter(); err != nil {
+		return err
+	}
+	defer s.calls.leave()
 	b, err := s.builder()
 	if err != nil {
 		return err
 	}
 	ctx := stream.Context()
-	r := requestFromPB(req.GetRequest())
+	r := wire.RequestFromPB(req.GetRequest())
 	if id := req.GetSecretsBrokerId(); id != 0 {
 		// Dial at once: the broker forgets the host's address after 5 s.
 		conn, err := s.broker.Dial(id)
 		if err != nil {
-			return toStatus(fmt.Errorf("driver %q: reaching claude-bottle for the build's secrets: %w", s.p.Name, err))
+			return wire.ToStatus(fmt.Errorf("driver %q: reaching claude-bottle for the build's secrets: %w", s.p.Name, err))
 		}
 		defer conn.Close()
-		r.SecretSource = &secretClient{c: pb.NewSecretsClient(conn)}
+		r.SecretSource = wire.NewSecretSource(conn)
 	}
 	snd := newEventSender(stream)
-	res, err := b.Build(ctx, r, snd)
+	end := s.awaited.begin(ctx)
+	res, err := safely(func() (*driver.Result, error) { return b.Build(ctx, r, snd) })
+	end()
+	// Everything the driver sent goes out before the result or the error,
+	// a recovered panic's included: the user sees the steps it had made.
 	if serr := snd.close(); serr != nil && err == nil {
 		return serr // the host is gone; nothing to report to
 	}
+	if errors.Is(err, wire.ErrPanicked) {
+		return wire.ToStatus(err)
+	}
 	if err != nil {
-		return toStatus(driver.Canceled(ctx, err))
+		return wire.ToStatus(driver.Canceled(ctx, err))
 	}
 	if res == nil {
-		return toStatus(fmt.Errorf("driver %q: Build returned no result and no error; report this to the driver's author", s.p.Name))
+		return wire.ToStatus(fmt.Errorf("driver %q: Build returned no result and no error; report this to the driver's author", s.p.Name))
 	}
-	return stream.Send(&pb.BuildResponse{Result: resultToPB(res)})
+	return stream.Send(&pb.BuildResponse{Result: wire.ResultToPB(res)})
+}
+
+// safely runs one of the driver's methods, turning a panic in it into a
+// wire.ErrPanicked error that carries the panic and its trace. The host
+// reports it as the driver's crash (the trace shown once, in the error)
+// and replaces the process.
+func safely[T any](f func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = wire.Panicked(r, debug.Stack())
+		}
+	}()
+	return f()
 }
 
 // close releases the Builder once serving has ended.

@@ -1,4 +1,4 @@
-package plugins
+package wire
 
 import (
 	"reflect"
@@ -46,7 +46,7 @@ func TestEventRoundTrip(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			// Through the wire format, as in real use.
-			data, err := proto.Marshal(eventToPB(ev))
+			data, err := proto.Marshal(EventToPB(ev))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func normalize(ev *driver.Event) *driver.Event {
 
 func TestEventToPBCopiesBytes(t *testing.T) {
 	ev := &driver.Event{Logs: []driver.Log{{Data: []byte("abc")}}}
-	p := eventToPB(ev)
+	p := EventToPB(ev)
 	ev.Logs[0].Data[0] = 'X' // a driver reusing its buffer after Send
 	if got := string(p.Logs[0].Data); got != "abc" {
 		t.Errorf("converted event shares the driver's buffer: %q", got)
@@ -122,7 +122,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	}
 	want := req
 	want.SecretSource = nil
-	if got := requestFromPB(&back); !reflect.DeepEqual(got, want) {
+	if got := RequestFromPB(&back); !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip changed the request:\n got %+v\nwant %+v", got, want)
 	}
 }
@@ -133,16 +133,16 @@ func TestConfigInfoResultRoundTrip(t *testing.T) {
 		BuildKitInsecure: true, DockerHost: "unix:///d.sock", DockerBin: "/usr/bin/docker",
 		Opts: map[string]string{"k": "v"},
 	}
-	if got := configFromPB(configToPB(cfg)); !reflect.DeepEqual(got, cfg) {
+	if got := ConfigFromPB(configToPB(cfg)); !reflect.DeepEqual(got, cfg) {
 		t.Errorf("config: got %+v want %+v", got, cfg)
 	}
 	info := driver.Info{Name: "n", Version: "v", Endpoint: "e", Features: map[driver.Feature]bool{driver.FeaturePush: true, driver.FeatureSSH: false}, Notes: []string{"x"}}
-	if got := infoFromPB(infoToPB(info)); !reflect.DeepEqual(got, info) {
+	if got := infoFromPB(InfoToPB(info)); !reflect.DeepEqual(got, info) {
 		t.Errorf("info: got %+v want %+v", got, info)
 	}
 	res := &driver.Result{ImageID: "sha256:i", Digest: "sha256:d", Tags: []string{"t"}, Steps: driver.StepCount{Total: 9, Cached: 4},
 		Duration: 1234567 * time.Microsecond, Metadata: map[string]string{"m": "v"}}
-	if got := resultFromPB(resultToPB(res)); !reflect.DeepEqual(got, res) {
+	if got := resultFromPB(ResultToPB(res)); !reflect.DeepEqual(got, res) {
 		t.Errorf("result: got %+v want %+v", got, res)
 	}
 }

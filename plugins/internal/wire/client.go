@@ -1,4 +1,4 @@
-package plugins
+package wire
 
 import (
 	"context"
@@ -16,15 +16,17 @@ import (
 	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
 )
 
-// rpcClient is the host's end of one plugin connection. Its methods return
-// raw gRPC errors; the caller (remote) classifies them, because only it
-// knows whether the process is still alive.
-type rpcClient struct {
+// Client is the host's end of one plugin connection. Its methods return
+// raw gRPC errors; the caller classifies them (FromStatus first), because
+// only it knows whether the process is still alive.
+type Client struct {
 	rpc    pb.DriverClient
 	broker *plugin.GRPCBroker
 }
 
-func (c *rpcClient) configure(ctx context.Context, cfg driver.Config) (*pb.Description, error) {
+// Configure sends the driver's configuration and returns the plugin's
+// self-description.
+func (c *Client) Configure(ctx context.Context, cfg driver.Config) (*pb.Description, error) {
 	resp, err := c.rpc.Configure(ctx, &pb.ConfigureRequest{Config: configToPB(cfg)})
 	if err != nil {
 		return nil, err
@@ -32,7 +34,8 @@ func (c *rpcClient) configure(ctx context.Context, cfg driver.Config) (*pb.Descr
 	return resp.GetDescription(), nil
 }
 
-func (c *rpcClient) info(ctx context.Context) (driver.Info, error) {
+// Info calls the driver's Info.
+func (c *Client) Info(ctx context.Context) (driver.Info, error) {
 	resp, err := c.rpc.Info(ctx, &pb.InfoRequest{})
 	if err != nil {
 		return driver.Info{}, err
@@ -40,7 +43,8 @@ func (c *rpcClient) info(ctx context.Context) (driver.Info, error) {
 	return infoFromPB(resp), nil
 }
 
-func (c *rpcClient) check(ctx context.Context) error {
+// Check calls the driver's Check.
+func (c *Client) Check(ctx context.Context) error {
 	_, err := c.rpc.Check(ctx, &pb.CheckRequest{})
 	return err
 }
@@ -49,7 +53,10 @@ func (c *rpcClient) check(ctx context.Context) error {
 // without a result.
 var errNoResult = errors.New("the driver ended the build without a result or an error; report this to the driver's author")
 
-func (c *rpcClient) build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+// Build runs one build in the plugin, serving its secrets from the
+// request's SecretSource (or the host's files and variables its specs
+// name) and passing its progress to sink.
+func (c *Client) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	if sink == nil {
 		sink = driver.Discard
 	}
@@ -147,9 +154,15 @@ type secretServer struct {
 func (s *secretServer) GetSecret(ctx context.Context, req *pb.SecretRequest) (*pb.SecretResponse, error) {
 	v, err := s.src.Secret(ctx, req.GetId())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, ToStatus(err)
 	}
 	return &pb.SecretResponse{Value: v}, nil
+}
+
+// NewSecretSource is the plugin's driver.SecretSource for one build: it
+// asks the host over conn, the broker connection the build request named.
+func NewSecretSource(conn *grpc.ClientConn) driver.SecretSource {
+	return &secretClient{c: pb.NewSecretsClient(conn)}
 }
 
 // secretClient is the plugin's driver.SecretSource: it asks the host.
@@ -160,7 +173,7 @@ type secretClient struct {
 func (s *secretClient) Secret(ctx context.Context, id string) ([]byte, error) {
 	resp, err := s.c.GetSecret(ctx, &pb.SecretRequest{Id: id})
 	if err != nil {
-		if out, ok := fromStatus(err); ok {
+		if out, ok := FromStatus(err); ok {
 			return nil, out
 		}
 		return nil, fmt.Errorf("secret %q: asking claude-bottle for it failed: %w", id, err)

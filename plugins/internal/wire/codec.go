@@ -1,4 +1,4 @@
-package plugins
+package wire
 
 import (
 	"time"
@@ -27,7 +27,9 @@ func configToPB(c driver.Config) *pb.Config {
 	}
 }
 
-func configFromPB(c *pb.Config) driver.Config {
+// ConfigFromPB is the driver.Config the host sent (without a Logger: the
+// plugin sets its own).
+func ConfigFromPB(c *pb.Config) driver.Config {
 	t := c.GetBuildkitTls()
 	return driver.Config{
 		BuildKitAddr: c.GetBuildkitAddr(),
@@ -41,7 +43,8 @@ func configFromPB(c *pb.Config) driver.Config {
 	}
 }
 
-func infoToPB(i driver.Info) *pb.DriverInfo {
+// InfoToPB converts a driver's Info for the host.
+func InfoToPB(i driver.Info) *pb.DriverInfo {
 	var feats map[string]bool
 	if len(i.Features) > 0 {
 		feats = make(map[string]bool, len(i.Features))
@@ -88,7 +91,9 @@ func requestToPB(r driver.Request) *pb.Request {
 	return out
 }
 
-func requestFromPB(r *pb.Request) driver.Request {
+// RequestFromPB is the build request the host sent, without its
+// SecretSource (the plugin's server sets one that asks the host).
+func RequestFromPB(r *pb.Request) driver.Request {
 	out := driver.Request{
 		Dockerfile: r.GetDockerfile(), ContextDir: r.GetContextDir(), Tags: r.GetTags(),
 		BuildArgs: nilIfEmpty(r.GetBuildArgs()), Target: r.GetTarget(), Labels: nilIfEmpty(r.GetLabels()),
@@ -113,7 +118,8 @@ func requestFromPB(r *pb.Request) driver.Request {
 	return out
 }
 
-func resultToPB(r *driver.Result) *pb.Result {
+// ResultToPB converts a build's result for the host.
+func ResultToPB(r *driver.Result) *pb.Result {
 	return &pb.Result{
 		ImageId: r.ImageID, Digest: r.Digest, Tags: r.Tags,
 		StepsTotal: int64(r.Steps.Total), StepsCached: int64(r.Steps.Cached),

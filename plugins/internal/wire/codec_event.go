@@ -1,13 +1,13 @@
-package plugins
+package wire
 
 import (
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
 )
 
-// eventToPB converts one progress event. It copies what it needs, so the
+// EventToPB converts one progress event. It copies what it needs, so the
 // driver may reuse ev once Send returns.
-func eventToPB(ev *driver.Event) *pb.Event {
+func EventToPB(ev *driver.Event) *pb.Event {
 	out := &pb.Event{}
 	if n := len(ev.Vertexes); n > 0 {
 		out.Vertexes = make([]*pb.Vertex, n)

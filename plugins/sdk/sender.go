@@ -1,10 +1,11 @@
-package plugins
+package sdk
 
 import (
 	"sync"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // eventSender is the driver.Sink a plugin's Build writes to. It converts
@@ -46,7 +47,7 @@ func (s *eventSender) Send(ev *driver.Event) {
 	if ev == nil {
 		return
 	}
-	pe := eventToPB(ev)
+	pe := wire.EventToPB(ev)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.pending) >= maxPending && s.err == nil {

@@ -5,17 +5,20 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk/clirun"
 	"github.com/claude-bottle/claude-bottle/plugins/sdk/sdktest"
 )
 
-// replay feeds a recorded buildah output ("STREAM LINE" per line) to a
-// progress and returns what reached the sink.
+// replay feeds a recorded buildah output ("STREAM LINE" per line) to an
+// output and returns what reached the sink, and the failed step's name
+// when failure is set.
 func replay(t *testing.T, file, failure string) (*driver.StepCounter, []*driver.Event, string) {
 	t.Helper()
 	f, err := os.Open(file)
@@ -25,15 +28,18 @@ func replay(t *testing.T, file, failure string) (*driver.StepCounter, []*driver.
 	defer f.Close()
 	var evs []*driver.Event
 	c := &driver.StepCounter{Next: driver.SinkFunc(func(ev *driver.Event) { evs = append(evs, ev) })}
-	p := newProgress(c)
-	p.now = func() time.Time { return time.Unix(0, 0) }
+	out := newOutput(&clirun.Steps{Sink: c, Now: func() time.Time { return time.Unix(0, 0) }})
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		stream, line, _ := strings.Cut(sc.Text(), " ")
 		n, _ := strconv.Atoi(stream)
-		p.line(n, line)
+		out.line(n, line)
 	}
-	return c, evs, p.finish(failure)
+	if failure != "" {
+		return c, evs, out.steps.Fail(failure)
+	}
+	out.steps.Complete()
+	return c, evs, ""
 }
 
 func TestProgressCachedBuild(t *testing.T) {
@@ -99,14 +105,12 @@ func TestRefusals(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.WriteFile(dir+"/Dockerfile", []byte("FROM scratch\n"), 0o644)
-	os.WriteFile(dir+"/Bad", []byte("FROM scratch\nRUN <<EOF\n"), 0o644)
 	tests := []struct {
 		req  driver.Request
 		want error
 	}{
 		{driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir, Push: true}, driver.ErrUnsupported},
 		{driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir, Platforms: []string{"linux/amd64", "linux/arm64"}}, driver.ErrUnsupported},
-		{driver.Request{Dockerfile: dir + "/Bad", ContextDir: dir}, driver.ErrInvalidDockerfile},
 		{driver.Request{ContextDir: dir}, driver.ErrInvalidRequest},
 	}
 	for _, tc := range tests {
@@ -119,8 +123,70 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-// TestConformance runs the driver through the plugin protocol in process.
+// busyboxBase is a Dockerfile start that gives a shell, from a static
+// busybox put into the context: no image is pulled.
+const busyboxBase = `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+`
+
+// buildahConfig keeps buildah's storage in the test's folder.
+func buildahConfig(t *testing.T) driver.Config {
+	dir := t.TempDir()
+	return driver.Config{Opts: map[string]string{"root": dir + "/storage", "runroot": dir + "/run"}}
+}
+
+// needBuildah returns a static busybox for busyboxBase, or skips (fails
+// under CI=true) when buildah or the busybox is missing.
+func needBuildah(t *testing.T) []byte {
+	t.Helper()
+	missing := func(what string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s; CI must have it", what)
+		}
+		t.Skip(what)
+	}
+	if _, err := exec.LookPath("buildah"); err != nil {
+		missing("buildah is not installed (apt-get install buildah)")
+	}
+	bb, err := os.ReadFile("/bin/busybox")
+	if out, _ := exec.Command("file", "-L", "/bin/busybox").Output(); err != nil || !strings.Contains(string(out), "statically linked") {
+		missing("no static busybox at /bin/busybox (apt-get install busybox-static)")
+	}
+	return bb
+}
+
+// TestConformance runs claude-bottle's conformance suite, real builds
+// included.
 func TestConformance(t *testing.T) {
-	b := sdktest.InProcess(t, plugin, driver.Config{Opts: map[string]string{"root": t.TempDir() + "/s", "runroot": t.TempDir() + "/r"}})
-	sdktest.Conformance(t, b)
+	bb := needBuildah(t)
+	sdktest.Conformance(t, plugin, buildahConfig(t), sdktest.Options{Base: busyboxBase, Files: map[string][]byte{"busybox": bb}})
+}
+
+// TestInstalledPluginBuilds builds this plugin, installs it in a real
+// host as claude-bottle plugin install does, and builds with it.
+func TestInstalledPluginBuilds(t *testing.T) {
+	bb := needBuildah(t)
+	host, b := sdktest.Start(t, sdktest.BuildPlugin(t, "."), buildahConfig(t))
+	if host.Name != "buildah" || host.Description.Version != version {
+		t.Errorf("installed as %+v", host)
+	}
+	dir := t.TempDir()
+	os.WriteFile(dir+"/busybox", bb, 0o755)
+	os.WriteFile(dir+"/Dockerfile", []byte(busyboxBase+"RUN echo installed > /out\n"), 0o644)
+	var steps []string
+	res, err := b.Build(context.Background(), driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir, Tags: []string{"sdktest-buildah:1"}, NoLoad: true},
+		driver.SinkFunc(func(ev *driver.Event) {
+			for _, v := range ev.Vertexes {
+				if v.Completed != nil {
+					steps = append(steps, v.Name)
+				}
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps.Total < 4 || len(steps) < 4 {
+		t.Errorf("steps = %+v, progress %q", res.Steps, steps)
+	}
 }

@@ -1,4 +1,4 @@
-package plugins
+package wire
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -17,19 +18,26 @@ import (
 // go-plugin logs two kinds of lines through it: its own (starting, exiting),
 // which go to Debug, and the plugin's stderr, which it hands to a logger
 // Named after the plugin binary; those keep the level the plugin gave them
-// and are also kept in the instance's tail for crash reports. Every line is
-// tagged with the driver's name.
+// and are also handed to keep (the host keeps the last ones for crash
+// reports).
 type hcLogger struct {
 	log     *slog.Logger
-	tail    *tail
+	keep    func(line string)
 	binName string // the Named() child with this name carries plugin lines
 	plugin  bool
-	name    string
-	args    []any
+	// panicking is set, on the plugin's logger, once its stderr shows a
+	// panic: go-plugin logs the trace's lines at Error, but they are the
+	// crash report's (keep), not the log's.
+	panicking *atomic.Bool
+	name      string
+	args      []any
 }
 
-func newHCLogger(log *slog.Logger, t *tail, binName string) *hcLogger {
-	return &hcLogger{log: log, tail: t, binName: binName}
+// NewHCLogger returns the hclog.Logger to give go-plugin's client:
+// go-plugin's own lines go to log at Debug, the plugin's (the child logger
+// go-plugin names binName) at their own level, and to keep if it is set.
+func NewHCLogger(log *slog.Logger, keep func(line string), binName string) hclog.Logger {
+	return &hcLogger{log: log, keep: keep, binName: binName}
 }
 
 var _ hclog.Logger = (*hcLogger)(nil)
@@ -40,13 +48,31 @@ func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	lvl := slog.LevelDebug
 	if h.plugin {
 		lvl = slogLevel(level)
-		h.tail.add(tailLine(level, msg, args))
+		if h.keep != nil {
+			h.keep(tailLine(level, msg, args))
+		}
+		if h.panicTrace(level, msg, args) {
+			lvl = slog.LevelDebug
+		}
 	}
 	ctx := context.Background()
 	if !h.log.Enabled(ctx, lvl) {
 		return
 	}
 	h.log.Log(ctx, lvl, msg, append(append([]any(nil), h.args...), args...)...)
+}
+
+// panicTrace reports whether an entry is a line of a panic's trace:
+// go-plugin passes the plugin's raw stderr lines with no fields, at Error
+// from a "panic: " line on.
+func (h *hcLogger) panicTrace(level hclog.Level, msg string, args []any) bool {
+	if h.panicking == nil || level != hclog.Error || len(args) > 0 {
+		return false
+	}
+	if PanicStart(msg) {
+		h.panicking.Store(true)
+	}
+	return h.panicking.Load()
 }
 
 func slogLevel(l hclog.Level) slog.Level {
@@ -116,6 +142,9 @@ func (h *hcLogger) Named(name string) hclog.Logger {
 	c := *h
 	c.name = name
 	c.plugin = h.plugin || name == h.binName
+	if c.plugin && c.panicking == nil {
+		c.panicking = new(atomic.Bool)
+	}
 	return &c
 }
 
@@ -130,18 +159,24 @@ func (h *hcLogger) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger {
 }
 
 func (h *hcLogger) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
-	return &lineWriter{fn: func(line string) { h.Debug(line) }}
+	return NewLineWriter(func(line string) { h.Debug(line) })
 }
 
-// lineWriter calls fn for every complete line written to it; it is what
-// the plugin's os.Stdout and os.Stderr (after the handshake) are copied to.
-type lineWriter struct {
+// LineWriter calls a function for every complete line written to it; it is
+// what the plugin's os.Stdout and os.Stderr (after the handshake) are
+// copied to.
+type LineWriter struct {
 	mu  sync.Mutex
 	buf []byte
 	fn  func(string)
 }
 
-func (w *lineWriter) Write(p []byte) (int, error) {
+// NewLineWriter returns a LineWriter calling fn.
+func NewLineWriter(fn func(line string)) *LineWriter { return &LineWriter{fn: fn} }
+
+// Write calls fn for each line completed by p; a line longer than 64 KiB
+// is passed on in pieces.
+func (w *LineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
