@@ -149,6 +149,23 @@ func (w *dashWorld) approveByClicking(ctx context.Context) {
 		t.Errorf("the page showed %d steps and the log:\n%s", steps, log)
 	}
 	w.do(ctx, "seeing the new image on the page", poll(`document.getElementById("image-id").textContent === `+jsString(after), 20*time.Second))
+
+	// Edit, then approve: the operator's instructions are built, and the
+	// request records what changed.
+	edit := w.ask(w.a, bottleapi.CreateRequest{Name: "fmt", Run: []string{"echo asked > /etc/fmt"}, Reason: "format files"})
+	card = `#requests [data-request="` + edit.ID + `"]`
+	old := w.jobID(ctx)
+	w.do(ctx, "editing the request's instructions", chromedp.WaitVisible(css(card+` button.edit`)), chromedp.Click(css(card+` button.edit`)),
+		chromedp.WaitVisible(css(card+` textarea`)), chromedp.SetValue(css(card+` textarea`), "echo edited > /etc/fmt\n"),
+		chromedp.Click(css(card+` button.approve-edited`)))
+	w.waitJob(ctx, old)
+	r, err = w.requests.Get(w.a, edit.ID)
+	if err != nil || r.State != bottleapi.StateApplied || r.Edited == nil || !strings.Contains(r.Edited.Summary, "echo edited > /etc/fmt") {
+		t.Errorf("the edited request: %+v, %v", r, err)
+	}
+	if out := testenv.RunImage(t, bottle.RebuiltImage(w.a), "cat", "/etc/fmt"); out != "edited" {
+		t.Errorf("/etc/fmt holds %q, want the operator's edit", out)
+	}
 	screenshot(t, ctx, "dashboard-bottle")
 }
 
