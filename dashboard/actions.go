@@ -197,7 +197,11 @@ func (s *Server) run(slug, action, requestID string, builds bool, fn func(ctx co
 		return Job{}, err
 	}
 	s.poke()
-	go s.runJob(j, builds, fn)
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		s.runJob(j, builds, fn)
+	}()
 	return j.snapshot(), nil
 }
 

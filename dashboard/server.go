@@ -57,6 +57,8 @@ type Server struct {
 
 	builderMu sync.Mutex
 	builder   driver.Builder
+	// running counts the jobs still running, for Close.
+	running sync.WaitGroup
 
 	mu      sync.Mutex
 	current []byte // the last "overview" event's data
@@ -110,7 +112,7 @@ func (s *Server) Handler(l *Listener) http.Handler {
 // cancels the jobs still running (their requests go back to pending, as
 // after a Ctrl-C of the CLI).
 func (s *Server) Serve(ctx context.Context, l *Listener) error {
-	srv := &http.Server{Handler: s.Handler(l), ReadHeaderTimeout: 10 * time.Second, BaseContext: nil}
+	srv := &http.Server{Handler: s.Handler(l), ReadHeaderTimeout: 10 * time.Second}
 	go s.watch(s.ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
@@ -128,11 +130,22 @@ func (s *Server) Serve(ctx context.Context, l *Listener) error {
 	return err
 }
 
-// Close ends the server's jobs and watchers and closes the driver it
-// opened.
+// jobGrace bounds how long Close waits for canceled jobs to record how
+// they ended (an interrupted approval puts its request back to pending).
+const jobGrace = 30 * time.Second
+
+// Close ends the server's jobs and watchers, waits a bounded time for the
+// jobs to record their outcome, and closes the driver it opened.
 func (s *Server) Close() {
 	s.cancel()
 	s.hub.close()
+	done := make(chan struct{})
+	go func() { s.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(jobGrace):
+		s.o.Log.Warn("jobs still running after the grace; their requests are recovered by the next decision")
+	}
 	s.builderMu.Lock()
 	defer s.builderMu.Unlock()
 	if c, ok := s.builder.(driver.Closer); ok {
