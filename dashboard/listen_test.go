@@ -93,10 +93,6 @@ func TestTLSCookieIsSecure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: nil, Engine: nil})
-	if err == nil || srv != nil {
-		t.Fatal("New without a store and an engine did not refuse")
-	}
 	ts := newTestServer(t)
 	hs := &http.Server{Handler: ts.srv.Handler(l)}
 	go hs.Serve(l)
@@ -119,5 +115,11 @@ func TestTLSCookieIsSecure(t *testing.T) {
 	plain, err := http.Get(strings.Replace(l.URL.String(), "https:", "http:", 1))
 	if err == nil && plain.StatusCode < 400 {
 		t.Errorf("plain http answered %d", plain.StatusCode)
+	}
+}
+
+func TestNewNeedsStoreAndEngine(t *testing.T) {
+	if srv, err := New(Options{}); err == nil || srv != nil {
+		t.Fatal("New without a store and an engine did not refuse")
 	}
 }
