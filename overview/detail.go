@@ -57,14 +57,14 @@ func Bottle(ctx context.Context, o DetailOptions, slug string) (*Detail, error) 
 	if p != nil {
 		d.Plan, err = capability.ViewPlan(o.Store, p)
 		problem(err)
-		st, err := capability.Inspect(o.Store, slug, p.Repo)
-		problem(err)
-		if st != nil {
-			d.CapabilityList, d.Base, d.BasePath = st.Capabilities, st.Base, st.BasePath
-		}
-		d.Diff, err = capability.Show(o.Store, slug, p.Repo)
-		problem(err)
 	}
+	if st, err := capability.Inspect(o.Store, slug, o.Repo); err != nil {
+		problem(err)
+	} else {
+		d.CapabilityList, d.Base, d.BasePath = st.Capabilities, st.Base, st.BasePath
+	}
+	d.Diff, err = capability.Show(o.Store, slug, o.Repo)
+	problem(err)
 	if log, err := capability.Log(o.Store, slug); err != nil {
 		problem(err)
 	} else if log != nil {

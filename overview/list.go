@@ -2,7 +2,6 @@ package overview
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -20,9 +19,10 @@ type Options struct {
 	Store *state.Store
 	// Engine is the Docker engine the bottles run on.
 	Engine Engine
-	// Repo and RepoFrom name the repo the bottles' plans are resolved
-	// with (bottle.Options), for the drift of repo-based overrides; an
-	// empty Repo is the built-in default bottle context.
+	// Repo and RepoFrom name the repo the user named (flag, environment
+	// or config), for the drift of repo-based overrides and a bottle's
+	// plan; "" checks drift against the repo Dockerfile each override was
+	// rendered from, and plans with the built-in default bottle context.
 	Repo, RepoFrom string
 	// Building, when set, reports builds this process runs that hold no
 	// lock (the dashboard's rebuild of a bottle without capabilities).
@@ -181,21 +181,10 @@ func (o Options) image(ctx context.Context, b *state.Bottle, r *Row) error {
 }
 
 // capabilities fills the count and the drift, as `capability list` sees
-// them (capability.Inspect on the plan's repo).
+// them: capability.Inspect against the named repo, or without one against
+// the repo Dockerfile the override was rendered from.
 func (o Options) capabilities(slug string, r *Row) error {
-	has, err := capability.HasList(o.Store, slug)
-	if err != nil || !has {
-		return err // only a bottle with capabilities can drift
-	}
-	p, err := bottle.Resolve(o.Store, bottle.Options{Slug: slug, Repo: o.Repo, RepoFrom: o.RepoFrom})
-	if err != nil && !errors.Is(err, bottle.ErrNoDockerfile) {
-		return err
-	}
-	repo := o.Repo
-	if p != nil {
-		repo = p.Repo
-	}
-	st, err := capability.Inspect(o.Store, slug, repo)
+	st, err := capability.Inspect(o.Store, slug, o.Repo)
 	if err != nil {
 		return err
 	}
