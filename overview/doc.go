@@ -9,7 +9,8 @@
 // shows: its plan, override diff, capabilities, audit log, requests and
 // last build.
 //
-// The package only reads (bottle.Resolve may unpack the built-in default
-// bottle context, as `plan` does); the one file it writes is the last
-// build's log, for the dashboard (SaveBuildLog).
+// The rows only read; a bottle's Detail resolves its plan as `plan` does
+// (which may unpack the built-in default bottle context), and the one file
+// the package writes is the last build's log, for the dashboard
+// (SaveBuildLog).
 package overview
