@@ -70,9 +70,10 @@ const statusClass = { "running": "running", "stopped": "stopped", "building": "b
 
 function badge(text, cls) { return el("span", { class: "badge " + (cls || text) }, text); }
 
+// asks says what a request asked for (an edit shows in its outcome).
 function asks(r) {
-  const run = r.edited ? r.edited.run : r.run;
-  const pkgs = r.edited ? r.edited.packages : r.packages;
+  const run = r.run;
+  const pkgs = r.packages;
   if (pkgs && pkgs.length) return "packages: " + pkgs.join(" ");
   if (run && run.length) return run.join("\n");
   if (r.hosts && r.hosts.length) return "hosts: " + r.hosts.join(" ");
@@ -101,8 +102,10 @@ async function getJSON(path) {
 }
 
 function notice(text, kind) {
-  const n = el("div", { class: "notice " + (kind || "") }, text);
-  document.getElementById("notices").append(n);
+  const n = el("div", { class: "notice " + (kind || ""), title: "click to close", onclick: () => n.remove() }, text);
+  const box = document.getElementById("notices");
+  box.append(n);
+  while (box.children.length > 3) box.firstChild.remove();
   setTimeout(() => n.remove(), kind === "error" ? 12000 : 6000);
 }
 
@@ -415,6 +418,8 @@ function renderJob() {
     j.steps && j.steps.length ? el("ol", { class: "steps" }, j.steps.map(s => el("li", {}, badge(s.state), " ", el("span", { class: "name" }, s.name), s.error ? el("div", { class: "muted" }, s.error) : null))) : null,
     j.log || j.state === "running" ? log : null);
   log.scrollTop = log.scrollHeight;
+  const steps = box.querySelector("ol.steps");
+  if (steps) steps.scrollTop = steps.scrollHeight;
 }
 
 // ---- the live stream ---------------------------------------------------------
