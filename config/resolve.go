@@ -40,6 +40,9 @@ type Settings struct {
 	DriverConfig driver.Config
 	// TranscriptDir is the agent's state folder inside a bottle.
 	TranscriptDir string
+	// Dashboard is the config file's [dashboard] table, its paths made
+	// absolute.
+	Dashboard Dashboard
 }
 
 // DefaultTranscriptDir is where Claude Code keeps its state in the default
@@ -53,7 +56,12 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
-	s := Settings{TranscriptDir: first(f.Launch.TranscriptDir, DefaultTranscriptDir)}
+	s := Settings{TranscriptDir: first(f.Launch.TranscriptDir, DefaultTranscriptDir), Dashboard: f.Dashboard}
+	for _, p := range []*string{&s.Dashboard.TLSCert, &s.Dashboard.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(root, *p) // the file's relative path is the file's
+		}
+	}
 	s.Repo, s.RepoFrom = firstFrom(
 		[2]string{flags.Repo, "--repo"},
 		[2]string{env("CLAUDE_BOTTLE_REPO"), "$CLAUDE_BOTTLE_REPO"},
