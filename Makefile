@@ -6,7 +6,7 @@ BIN := bin
 PKGS := ./...
 FUZZTIME ?= 15s
 
-.PHONY: all build install setup test fmt-check vet test-go fuzz buildkitd demo bench clean
+.PHONY: all build install setup test fmt-check vet test-go test-example fuzz buildkitd demo bench clean
 
 all: build
 
@@ -26,7 +26,7 @@ setup:
 buildkitd:
 	$(GO) build -o $(BIN)/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl
 
-test: fmt-check vet buildkitd test-go fuzz
+test: fmt-check vet buildkitd test-go test-example fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -41,6 +41,12 @@ test-go:
 	@rm -f $(BIN)/tally.txt; mkdir -p $(BIN)
 	CB_TALLY_FILE=$(CURDIR)/$(BIN)/tally.txt $(GO) test -race -count=1 -timeout 18m $(PKGS)
 	@cat $(BIN)/tally.txt 2>/dev/null || true
+
+# The example driver plugin is a module of its own (as an outside driver
+# is), outside ./...: vet and test it in its folder.
+EXAMPLE := plugins/examples/buildah
+test-example:
+	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 fuzz:
 	$(GO) test ./state -run '^$$' -fuzz FuzzSlug -fuzztime $(FUZZTIME)

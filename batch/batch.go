@@ -28,6 +28,9 @@ type Options struct {
 	// Sink returns where a build's progress goes; label names the build
 	// (the slugs it serves). Nil discards progress.
 	Sink func(label string) driver.Sink
+	// User is who builds, for the record BuildHeld keeps; empty means
+	// capability.CurrentUser().
+	User string
 }
 
 // Outcome is one bottle's result, as written to --metadata-file.
@@ -47,6 +50,9 @@ type Outcome struct {
 	Error      string `json:"error,omitempty"`
 	// Err is the build's error, for errors.Is; not serialised.
 	Err error `json:"-"`
+	// RecordErr is why BuildHeld could not record a successful build
+	// (the image is built all the same); not serialised.
+	RecordErr error `json:"-"`
 }
 
 // job is one distinct image to build and the bottles that use it.

@@ -102,8 +102,18 @@ func TestBuildGivesEveryBottleTheOptions(t *testing.T) {
 			t.Fatal(o.Err)
 		}
 	}
+	// The builds run in goroutines, so in any order: find each one's
+	// plan by the bottle's Dockerfile.
+	byDockerfile := map[string]*bottle.Plan{}
+	for _, p := range plans {
+		byDockerfile[p.Dockerfile] = p
+	}
 	for i, req := range rec.reqs {
-		p := plans[i]
+		p, ok := byDockerfile[req.Dockerfile]
+		if !ok {
+			t.Errorf("build %d of %s, which no plan names", i, req.Dockerfile)
+			continue
+		}
 		if req.Dockerfile != p.Dockerfile || req.ContextDir != p.Context || len(req.Tags) != 1 || req.Tags[0] != p.Image {
 			t.Errorf("build %d: %s %s %v; want the plan's %s %s %s", i, req.Dockerfile, req.ContextDir, req.Tags, p.Dockerfile, p.Context, p.Image)
 		}

@@ -25,10 +25,11 @@ type File struct {
 	// relative path is taken from the config file's folder.
 	Repo string `toml:"repo"`
 	// Driver is the default build driver.
-	Driver   string   `toml:"driver"`
-	BuildKit BuildKit `toml:"buildkit"`
-	Docker   Docker   `toml:"docker"`
-	Launch   Launch   `toml:"launch"`
+	Driver    string    `toml:"driver"`
+	BuildKit  BuildKit  `toml:"buildkit"`
+	Docker    Docker    `toml:"docker"`
+	Launch    Launch    `toml:"launch"`
+	Dashboard Dashboard `toml:"dashboard"`
 }
 
 // BuildKit holds the BuildKit driver's endpoint settings.
@@ -58,6 +59,19 @@ type Launch struct {
 	PidsLimit int64   `toml:"pids_limit"`
 	Memory    string  `toml:"memory"`
 	CPUs      float64 `toml:"cpus"`
+}
+
+// Dashboard holds the settings of `claude-bottle dashboard`.
+type Dashboard struct {
+	// Listen is the address to listen on (host:port).
+	Listen string `toml:"listen"`
+	// TLSCert and TLSKey are the certificate and key a non-loopback
+	// address needs; a relative path is taken from the config file's
+	// folder.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// AllowHosts are more names the dashboard may be reached by.
+	AllowHosts []string `toml:"allow_hosts"`
 }
 
 // Load reads the config file at path. A missing file is an empty config,
@@ -103,7 +117,7 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.

@@ -225,3 +225,21 @@ func BenchmarkResolve(b *testing.B) {
 		}
 	}
 }
+
+// TestResolveDashboard: the [dashboard] table reaches the settings, its
+// relative certificate paths taken from the config file's folder.
+func TestResolveDashboard(t *testing.T) {
+	root := t.TempDir()
+	cfg := "[dashboard]\nlisten = \"0.0.0.0:8443\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"/etc/key.pem\"\nallow_hosts = [\"bottles.lan\"]\n"
+	if err := os.WriteFile(filepath.Join(root, FileName), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Resolve(root, Flags{}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Dashboard{Listen: "0.0.0.0:8443", TLSCert: filepath.Join(root, "tls/cert.pem"), TLSKey: "/etc/key.pem", AllowHosts: []string{"bottles.lan"}}
+	if !reflect.DeepEqual(s.Dashboard, want) {
+		t.Errorf("Dashboard = %+v, want %+v", s.Dashboard, want)
+	}
+}

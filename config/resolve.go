@@ -46,6 +46,9 @@ type Settings struct {
 	// Limits are the bottles' limits from the config file; zero fields
 	// keep claude-bottle's defaults.
 	Limits Limits
+	// Dashboard is the config file's [dashboard] table, its paths made
+	// absolute.
+	Dashboard Dashboard
 }
 
 // Limits are a bottle's resource limits as the config file sets them.
@@ -66,7 +69,12 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
-	s := Settings{TranscriptDir: first(f.Launch.TranscriptDir, DefaultTranscriptDir)}
+	s := Settings{TranscriptDir: first(f.Launch.TranscriptDir, DefaultTranscriptDir), Dashboard: f.Dashboard}
+	for _, p := range []*string{&s.Dashboard.TLSCert, &s.Dashboard.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(root, *p) // the file's relative path is the file's
+		}
+	}
 	s.Network = f.Launch.Network
 	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
 	if f.Launch.Memory != "" {

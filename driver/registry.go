@@ -22,7 +22,9 @@ type Config struct {
 	// DockerHost is the Docker engine to load images into ($DOCKER_HOST);
 	// empty means the client's default.
 	DockerHost string `json:"docker_host,omitempty"`
-	// DockerBin is the docker CLI the dockercli driver runs.
+	// DockerBin is the docker CLI the user chose (--docker-bin) for the
+	// drivers that run one: the built-in docker driver, or a plugin that
+	// wraps docker. Empty means docker on PATH.
 	DockerBin string `json:"docker_bin,omitempty"`
 	// Opts are driver-specific options (--driver-opt KEY=VALUE), for
 	// third-party drivers above all.

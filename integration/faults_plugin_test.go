@@ -67,7 +67,7 @@ func faultDriver(t *testing.T) string {
 
 // crashPoints are where the fault driver dies, and how.
 var (
-	crashAt  = []string{"start", "context", "export"}
+	crashAt  = []string{"start", "context", "export", "done"}
 	crashHow = []string{"kill", "panic"}
 )
 
@@ -204,6 +204,9 @@ func TestFaultPluginCrashCLI(t *testing.T) {
 					t.Errorf("claude-bottle exited %v after the driver crashed, want under %v", took, crashBound)
 				}
 				wantError(t, "build whose driver crashed", 1, p.stderr(), code, `driver "faulty" crashed`)
+				if n := strings.Count(p.stderr(), "panics on purpose"); how == "panic" && n != 1 {
+					t.Errorf("the panic is shown %d times, want once (in the error, not also in the log):\n%s", n, p.stderr())
+				}
 				t.Logf("exit %d %v after the crash: %.200s", code, exited.Sub(crashed).Round(time.Millisecond), errorLine(p.stderr()))
 				if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != "" {
 					t.Errorf("the crashed build tagged %s", id)
@@ -277,4 +280,80 @@ func driverProcess(t *testing.T, l *testenv.LeakCheck, s string) int {
 		}
 	}
 	return 0
+}
+
+// TestFaultPluginTagPutBack: a driver that tags the image by itself (the
+// fault driver lets BuildKit load and tag it) and then fails, panics or is
+// killed leaves the tag where it was, as a build that never tagged would:
+// on the image of the last good build, or absent if there was none.
+func TestFaultPluginTagPutBack(t *testing.T) {
+	testenv.RequireDocker(t)
+	bk := testenv.Buildkitd(t)
+	c := newFCLI(t)
+	c.must(0, "plugin", "install", faultDriver(t))
+	stamps := t.TempDir()
+	hows := []string{"fail", "panic", "kill"}
+	// Three Dockerfiles per case, each giving a new image; made before
+	// TMPDIR moves into the watched folder.
+	repos := map[string][]string{}
+	for _, how := range hows {
+		for _, step := range []string{"first", "good", "bad"} {
+			repos[how] = append(repos[how], faultRepo(t, map[string]string{
+				"Dockerfile": testenv.BusyboxDockerfile + "RUN echo " + step + "-" + randHex(4) + " > /marker\n",
+			}))
+		}
+	}
+	t.Setenv(testenv.LeakTagEnv, c.leak.Tag)
+	t.Setenv("TMPDIR", c.leak.TmpDir)
+	for _, how := range hows {
+		t.Run(how, func(t *testing.T) {
+			scenario(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			stamp := filepath.Join(stamps, how)
+			m := plugins.NewManager(plugins.Options{Home: c.home, Self: c.bin, Config: driver.Config{
+				BuildKitAddr: bk.Addr, Opts: map[string]string{"crash-at": "done", "crash-how": how, "crash-stamp": stamp},
+			}})
+			defer m.Close()
+			b, err := m.Open(ctx, "faulty")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag := "cb-flt-tag:" + randHex(4)
+			testenv.RemoveImages(t, tag)
+			build := func(step int) error {
+				repo := repos[how][step]
+				_, err := b.Build(ctx, driver.Request{Dockerfile: filepath.Join(repo, "Dockerfile"), ContextDir: repo, Tags: []string{tag}}, nil)
+				return err
+			}
+			// No tag before: the failed build leaves none.
+			if err := build(0); err == nil {
+				t.Fatal("the fault driver did not fail the build")
+			}
+			if id := imageID(tag); id != "" {
+				t.Fatalf("the failed build left %s tagged as %s", tag, id)
+			}
+			// A good build, then a failing one: the tag stays on the good one.
+			if err := build(1); err != nil {
+				t.Fatalf("the good build (the driver fails once): %v", err)
+			}
+			good := imageID(tag)
+			if good == "" {
+				t.Fatal("the good build tagged nothing")
+			}
+			os.Remove(stamp)
+			err = build(2)
+			if err == nil {
+				t.Fatal("the fault driver did not fail the build")
+			}
+			t.Logf("build error: %.200s", err)
+			if id := imageID(tag); id != good {
+				t.Errorf("after the failed build %s is %s, want %s as before it", tag, id, good)
+			}
+			if err := m.Close(); err != nil {
+				t.Error(err)
+			}
+			c.leak.Check(t, 3*time.Second)
+		})
+	}
 }

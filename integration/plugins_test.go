@@ -35,8 +35,8 @@ var (
 )
 
 // pluginBinary builds (once per test binary) the plugin at
-// plugins/examples/buildah or plugins/internal/testplugin and returns its
-// path, named claude-bottle-driver-NAME.
+// plugins/examples/buildah (its own module) or plugins/internal/testplugin
+// and returns its path, named claude-bottle-driver-NAME.
 func pluginBinary(t *testing.T, name string) string {
 	t.Helper()
 	pluginBinsOnce.Do(func() {
@@ -51,12 +51,17 @@ func pluginBinary(t *testing.T, name string) string {
 			return
 		}
 		testenv.AtExit(func() { os.RemoveAll(dir) })
-		for bin, pkg := range map[string]string{"buildah": "./plugins/examples/buildah", "testplugin": "./plugins/internal/testplugin"} {
+		// The example is a module of its own, as an outside driver is.
+		for bin, src := range map[string][2]string{
+			"buildah":    {"plugins/examples/buildah", "."},
+			"testplugin": {".", "./plugins/internal/testplugin"},
+		} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			// Stripped, as a plugin is shipped: the checksum check at every
 			// start reads the whole binary.
+			pkg := src[1]
 			cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-s -w", "-o", filepath.Join(dir, plugins.BinaryName(bin)), pkg)
-			cmd.Dir = root
+			cmd.Dir = filepath.Join(root, src[0])
 			out, err := cmd.CombinedOutput()
 			cancel()
 			if err != nil {
@@ -448,9 +453,9 @@ func TestPluginRefusals(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the tampered plugin ran")
 	}
-	res = c.must(0, "plugin", "list")
-	if !strings.Contains(res.Stdout, "refused: driver plugin checksum mismatch") {
-		t.Errorf("plugin list:\n%s", res.Stdout)
+	res = c.must(2, "plugin", "list")
+	if !strings.Contains(res.Stdout, "refused: driver plugin checksum mismatch") || !strings.Contains(res.Stderr, `plugin "testplugin" is refused`) {
+		t.Errorf("plugin list:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
 	}
 
 	// An unsafe plugins folder refuses every plugin in it.
@@ -525,4 +530,75 @@ func startTimes(t *testing.T, c *pcli, name string, n int) (time.Duration, strin
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	return times[n/2], fmt.Sprintf("min %v, max %v", times[0], times[n-1])
+}
+
+// TestPluginsSIGPIPE runs `claude-bottle drivers | head -0`, as it were:
+// its stdout is a pipe nobody reads, so its first write kills it with
+// SIGPIPE before it can stop its drivers. They notice, exit, and leave
+// no process and no drivers folder behind.
+func TestPluginsSIGPIPE(t *testing.T) {
+	c := newPCLI(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd := exec.Command(c.bin, "drivers")
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Stdout = w
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	w.Close()
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+		t.Fatalf("claude-bottle drivers did not die of SIGPIPE (%v); stderr:\n%s", err, stderr.String())
+	}
+	c.leak.Check(t, 3*time.Second)
+}
+
+// TestPluginInstallForceAndUpgrade is a plugin author's loop: install,
+// rebuild, then replace the installed copy in one step, with --force or
+// with upgrade, which knows where the plugin came from; plugin list says
+// when the file it came from has changed.
+func TestPluginInstallForceAndUpgrade(t *testing.T) {
+	c := newPCLI(t)
+	src := filepath.Join(t.TempDir(), plugins.BinaryName("tp"))
+	copyFile(t, pluginBinary(t, "testplugin"), src, 0o755)
+	c.must(0, "plugin", "install", src)
+	res := c.must(2, "plugin", "install", src)
+	for _, want := range []string{`"tp" is installed (from ` + src + `)`, "plugin install --force", "plugin upgrade tp"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("a second install: stderr lacks %q:\n%s", want, res.Stderr)
+		}
+	}
+	c.must(0, "plugin", "install", src, "--force")
+	// The author rebuilds the plugin.
+	f, err := os.OpenFile(src, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("\x00a new build"))
+	f.Close()
+	if out := c.must(0, "plugin", "list").Stdout; !strings.Contains(out, "FROM has changed since (install it with claude-bottle plugin upgrade tp)") {
+		t.Errorf("plugin list after a rebuild:\n%s", out)
+	}
+	res = c.must(0, "plugin", "upgrade")
+	if !strings.Contains(res.Stdout, `upgraded driver plugin "tp" from `+src) {
+		t.Errorf("plugin upgrade said:\n%s", res.Stdout)
+	}
+	var list []struct {
+		Name        string `json:"name"`
+		OK          bool   `json:"ok"`
+		SourceState string `json:"source_state"`
+	}
+	if err := json.Unmarshal([]byte(c.must(0, "plugin", "list", "--format", "json").Stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || !list[0].OK || list[0].SourceState != plugins.SourceSame {
+		t.Errorf("plugin list after the upgrade = %+v", list)
+	}
+	if out := c.must(0, "plugin", "upgrade", "tp").Stdout; !strings.Contains(out, `driver plugin "tp" is unchanged`) {
+		t.Errorf("a second upgrade said:\n%s", out)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 func TestThirdPartyPlugins(t *testing.T) {
@@ -206,7 +207,7 @@ func TestPathPluginsRunUnverifiedAndAreNeverDefault(t *testing.T) {
 	if err != nil || name != testDriver {
 		t.Fatalf("Default = %q, %v; want the built-in %q (PATH plugins are never the default)", name, err, testDriver)
 	}
-	if why != "default: highest priority that can build here" {
+	if why != DefaultReason {
 		t.Errorf("why = %q", why)
 	}
 }
@@ -220,8 +221,8 @@ func TestDefaultPrefersDeclaredPriorityAndSaysWhy(t *testing.T) {
 	if err != nil || name != "high" {
 		t.Fatalf("Default = %q, %v", name, err)
 	}
-	if why != "default: highest priority that can build here" {
-		t.Errorf("why = %q", why)
+	if why != DefaultReason {
+		t.Errorf("why = %q, want %q", why, DefaultReason)
 	}
 
 	m2 := newTestManager(t, Options{Config: driver.Config{Opts: map[string]string{"check": "fail"}}})
@@ -241,8 +242,8 @@ func TestDefaultWhyIsShort(t *testing.T) {
 		{Descriptor: Descriptor{Name: "buildkit", BuiltIn: true, Verified: true, Priority: prio(20)},
 			CheckErr: errors.New("build daemon unreachable: a long story\nover two lines")},
 	}
-	name, why, err := ChooseDefault(probes)
-	if err != nil || name != "docker" || why != "default: highest priority that can build here; passed over buildkit" {
+	name, why, err := ChooseDefault(probes, nil)
+	if err != nil || name != "docker" || why != DefaultReason+"; passed over buildkit" {
 		t.Errorf("ChooseDefault = %q, %q, %v", name, why, err)
 	}
 }
@@ -251,11 +252,11 @@ func TestInstallListRemove(t *testing.T) {
 	ctx := testCtx(t)
 	m := newTestManager(t, Options{})
 	src := writeScript(t, t.TempDir(), BinaryName("inst"), "echo")
-	in, err := m.Install(ctx, src, "")
+	in, err := m.Install(ctx, src, InstallOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Name != "inst" || in.Description == nil || in.Description.Name != "echo3p" || in.Description.Version != "3.1.4" || in.Description.Protocol != ProtocolVersion {
+	if in.Name != "inst" || in.Description == nil || in.Description.Name != "echo3p" || in.Description.Version != "3.1.4" || in.Description.Protocol != sdk.ProtocolVersion {
 		t.Errorf("Install = %+v (%+v)", in, in.Description)
 	}
 	fi, err := os.Stat(in.Path)
@@ -265,15 +266,20 @@ func TestInstallListRemove(t *testing.T) {
 	if kids := children(t); len(kids) != 0 {
 		t.Errorf("Install left its probe running: %v", kids)
 	}
-	// --name, and a second install replacing the first.
-	if _, err := m.Install(ctx, src, "other"); err != nil {
+	// --name; a second install of a name is refused unless it replaces.
+	if _, err := m.Install(ctx, src, InstallOptions{Name: "other"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Install(ctx, src, "other"); err != nil {
+	for _, o := range []InstallOptions{{Name: "other"}, {}} {
+		if _, err := m.Install(ctx, src, o); !errors.Is(err, ErrAlreadyInstalled) || !strings.Contains(err.Error(), "--force") {
+			t.Errorf("Install(%+v) of an installed name = %v; want ErrAlreadyInstalled saying --force", o, err)
+		}
+	}
+	if _, err := m.Install(ctx, src, InstallOptions{Name: "other", Replace: true}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := m.InstalledPlugins(ctx)
-	if err != nil || len(list) != 2 || list[0].Name != "inst" || list[1].Name != "other" || list[0].Problem != nil {
+	if err != nil || len(list) != 2 || list[0].Name != "inst" || list[1].Name != "other" || list[0].Problem != nil || list[0].SourceState != SourceSame {
 		t.Fatalf("InstalledPlugins = %+v, %v", list, err)
 	}
 	os.WriteFile(list[1].Path, []byte("#!/bin/sh\necho changed\n"), 0o755)
@@ -324,12 +330,64 @@ func TestInstallRefusesBadInput(t *testing.T) {
 		{filepath.Join(t.TempDir(), "missing"), "missing", ErrBadPlugin, "no such file"},
 	}
 	for _, tc := range tests {
-		_, err := m.Install(ctx, tc.src, tc.name)
+		_, err := m.Install(ctx, tc.src, InstallOptions{Name: tc.name})
 		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.has) {
 			t.Errorf("Install(%s, %q) = %v; want %v saying %q", tc.src, tc.name, err, tc.is, tc.has)
 		}
 	}
 	if list, _ := m.InstalledPlugins(ctx); len(list) != 0 {
 		t.Errorf("refused installs left entries: %+v", list)
+	}
+}
+
+// TestUpgradeFromTheSourceFile: list says when the file a plugin was
+// installed from changed or went, and Upgrade installs the new one.
+func TestUpgradeFromTheSourceFile(t *testing.T) {
+	ctx := testCtx(t)
+	m := newTestManager(t, Options{})
+	src := writeScript(t, t.TempDir(), BinaryName("up"), "echo")
+	before, err := m.Install(ctx, src, InstallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		t.Helper()
+		list, err := m.InstalledPlugins(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("InstalledPlugins = %+v, %v", list, err)
+		}
+		return list[0].SourceState
+	}
+	if s := state(); s != SourceSame {
+		t.Errorf("fresh install: source %q", s)
+	}
+	script, _ := os.ReadFile(src)
+	os.WriteFile(src, append(script, "# a new build\n"...), 0o755)
+	if s := state(); s != SourceChanged {
+		t.Errorf("after the source changed: %q, want %q", s, SourceChanged)
+	}
+	after, err := m.Upgrade(ctx, "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.SHA256 == before.SHA256 || state() != SourceSame {
+		t.Errorf("Upgrade: sha256 %s -> %s, source %q", before.SHA256, after.SHA256, state())
+	}
+	b, err := m.Open(ctx, "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Errorf("the upgraded plugin does not start: %v", err)
+	}
+	os.Remove(src)
+	if s := state(); s != SourceMissing {
+		t.Errorf("after the source went: %q", s)
+	}
+	if _, err := m.Upgrade(ctx, "up"); err == nil || !strings.Contains(err.Error(), src) {
+		t.Errorf("Upgrade without its source file = %v, want an error naming it", err)
+	}
+	if _, err := m.Upgrade(ctx, "nope"); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Upgrade of a plugin not installed = %v", err)
 	}
 }

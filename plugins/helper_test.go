@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -13,6 +14,9 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/pb"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 // The test binary doubles as every plugin the tests need (go-plugin's
@@ -21,7 +25,7 @@ import (
 // wrapper script in a plugins folder) it behaves as a third-party plugin.
 func TestMain(m *testing.M) {
 	if len(os.Args) >= 3 && os.Args[1] == BuiltinArg {
-		if err := ServeBuiltin(os.Args[2]); err != nil {
+		if err := sdk.ServeBuiltin(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -29,6 +33,9 @@ func TestMain(m *testing.M) {
 	}
 	if mode := os.Getenv("CB_TEST_PLUGIN"); mode != "" {
 		os.Exit(servePluginMode(mode))
+	}
+	if dir := os.Getenv("CB_TEST_HOST_DIES_IN"); dir != "" {
+		hostDies(dir)
 	}
 	// Under -race, a Go process sleeps 1 s on exit by default; the
 	// re-executed drivers inherit this and exit at once.
@@ -50,7 +57,7 @@ func init() {
 
 // servePluginMode serves (or fails to serve) as a third-party plugin.
 func servePluginMode(mode string) int {
-	p := Plugin{Name: "echo3p", Version: "3.1.4", Usage: "third-party echo", New: newEcho}
+	p := sdk.Plugin{Name: "echo3p", Version: "3.1.4", Usage: "third-party echo", New: newEcho}
 	switch mode {
 	case "echo":
 	case "prio":
@@ -60,10 +67,10 @@ func servePluginMode(mode string) int {
 		fmt.Println("hello from init, this is not a handshake")
 		fmt.Print("no newline either|")
 	case "v2":
-		srv := newServer(p, nil)
+		srv := func(*plugin.GRPCBroker) pb.DriverServer { return pb.UnimplementedDriverServer{} }
 		plugin.Serve(&plugin.ServeConfig{
-			HandshakeConfig:  Handshake,
-			VersionedPlugins: map[int]plugin.PluginSet{2: {pluginKey: &grpcDriver{impl: srv}}},
+			HandshakeConfig:  wire.Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{2: wire.ServePlugins(srv)[wire.ProtocolVersion]},
 			GRPCServer:       plugin.DefaultGRPCServer,
 		})
 		return 0
@@ -78,10 +85,7 @@ func servePluginMode(mode string) int {
 		fmt.Fprintln(os.Stderr, "unknown CB_TEST_PLUGIN mode", mode)
 		return 2
 	}
-	if err := Serve(p); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	sdk.Serve(p) // exits
 	return 0
 }
 
@@ -89,11 +93,12 @@ func servePluginMode(mode string) int {
 //
 //	events=N   send N small events
 //	sleep=D    sleep D (a duration) after the events, honouring ctx
-//	panic=1    panic mid-build
+//	panic=1    panic mid-build (panic=goroutine: in a goroutine of its own)
 //	exit=N     exit the process with code N mid-build
 //	fail=CLASS fail with that driver error class
 //	secret=ID  put the value of secret ID into the result's metadata
 //	stdout=1   write to the real stdout and stderr mid-build
+//	child=FILE start a `sleep 300` child, write its pid to FILE
 type echo struct{ cfg driver.Config }
 
 func newEcho(_ context.Context, cfg driver.Config) (driver.Builder, error) {
@@ -132,13 +137,25 @@ func (e *echo) Build(ctx context.Context, req driver.Request, sink driver.Sink) 
 	for i := 0; i < n; i++ {
 		sink.Send(&driver.Event{Logs: []driver.Log{{Vertex: "v", Stream: 1, Data: []byte("line"), Timestamp: now}}})
 	}
+	if p := a["child"]; p != "" { // start a child that outlives nothing; its pid goes to file p
+		child := exec.Command("sleep", "300")
+		if err := child.Start(); err != nil {
+			return nil, err
+		}
+		os.WriteFile(p, []byte(strconv.Itoa(child.Process.Pid)), 0o644)
+		sink.Send(&driver.Event{Logs: []driver.Log{{Vertex: "v", Data: []byte("child started")}}})
+	}
 	if a["stdout"] == "1" {
 		os.Stdout.WriteString("stray stdout line\n")
 		os.Stderr.WriteString("stray stderr line\n")
 	}
-	if a["panic"] == "1" {
+	switch a["panic"] {
+	case "1":
 		e.cfg.Log().Error("about to panic")
 		panic("echo driver panics on purpose")
+	case "goroutine": // where no one can recover it
+		go panic("echo driver panics on purpose in a goroutine")
+		<-ctx.Done()
 	}
 	if c, err := strconv.Atoi(a["exit"]); err == nil {
 		os.Exit(c)
@@ -228,4 +245,29 @@ func writeScript(t testing.TB, dir, file, mode string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// hostDies is a host that starts both test drivers, with its drivers
+// folder in dir, and then dies of a panic no one recovers, as a test
+// binary or a CLI killed by SIGPIPE does: no Close runs.
+func hostDies(dir string) {
+	m := NewManager(Options{TempDir: dir})
+	ctx := context.Background()
+	for _, name := range []string{testDriver, testDriverLow} {
+		b, err := m.Open(ctx, name)
+		if err == nil {
+			err = b.Check(ctx)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	// A build is running, with a child of the driver's, when the host dies.
+	b, _ := m.Open(ctx, testDriver)
+	req := driver.Request{Dockerfile: dir, ContextDir: dir, BuildArgs: map[string]string{"child": filepath.Join(dir, "child.pid"), "sleep": "60s"}}
+	b.Build(ctx, req, driver.SinkFunc(func(*driver.Event) {
+		go func() { panic("the host panics on purpose") }()
+	}))
+	select {}
 }

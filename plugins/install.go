@@ -26,19 +26,41 @@ type Installed struct {
 	// Description is what the plugin said of itself when installed (set by
 	// Install only).
 	Description *Description `json:"description,omitempty"`
+	// SourceState compares the file it was installed from with the
+	// installed copy (set by InstalledPlugins only): SourceSame,
+	// SourceChanged (claude-bottle plugin upgrade NAME installs the new
+	// one), SourceMissing, or "" when no source is recorded.
+	SourceState string `json:"source_state,omitempty"`
 	// Problem says why the plugin would be refused at start (its file is
 	// missing or changed); nil when it is intact.
 	Problem error `json:"-"`
 }
 
+// ErrAlreadyInstalled: Install of a name already installed, without
+// InstallOptions.Replace.
+var ErrAlreadyInstalled = errors.New("driver plugin already installed")
+
+// InstallOptions say how Install names the plugin and whether it may
+// replace one.
+type InstallOptions struct {
+	// Name is the driver name to install it as; empty means the part of
+	// the file's name after "claude-bottle-driver-", else the name the
+	// plugin gives itself.
+	Name string
+	// Replace allows replacing an installed plugin of that name, in one
+	// step (the old copy stays until the new one is checked and in place).
+	Replace bool
+}
+
 // Install copies the plugin binary src into the plugins folder as
 // claude-bottle-driver-NAME and records its SHA-256 in the lock file. The
 // copy is started once first (handshake and self-description) and nothing
-// is installed if that fails. name defaults to the part of src's file name
-// after "claude-bottle-driver-", else to the name the plugin gives itself.
-func (m *Manager) Install(ctx context.Context, src, name string) (Installed, error) {
+// is installed if that fails. A name already installed is refused with
+// ErrAlreadyInstalled unless o.Replace is set.
+func (m *Manager) Install(ctx context.Context, src string, o InstallOptions) (Installed, error) {
+	name := o.Name
 	if name != "" {
-		if err := m.checkNewName(name); err != nil {
+		if err := m.checkNewName(name, o.Replace); err != nil {
 			return Installed{}, err
 		}
 	}
@@ -57,7 +79,7 @@ func (m *Manager) Install(ctx context.Context, src, name string) (Installed, err
 	}
 	if name == "" {
 		name = firstNonEmpty(nameFromFile(src), desc.Name)
-		if err := m.checkNewName(name); err != nil {
+		if err := m.checkNewName(name, o.Replace); err != nil {
 			return Installed{}, fmt.Errorf("%w (name it with --name)", err)
 		}
 	}
@@ -70,6 +92,9 @@ func (m *Manager) Install(ctx context.Context, src, name string) (Installed, err
 		lock, err := readLock(dir)
 		if err != nil {
 			return err
+		}
+		if e, ok := lock.Plugins[name]; ok && !o.Replace {
+			return alreadyInstalled(name, e)
 		}
 		if err := os.Rename(tmp, inst.Path); err != nil {
 			return fmt.Errorf("installing %s: %w", inst.Path, err)
@@ -84,13 +109,33 @@ func (m *Manager) Install(ctx context.Context, src, name string) (Installed, err
 	return inst, nil
 }
 
-// checkNewName refuses names that are malformed or taken by a built-in.
-func (m *Manager) checkNewName(name string) error {
+func alreadyInstalled(name string, e lockEntry) error {
+	from := ""
+	if e.Source != "" {
+		from = fmt.Sprintf(" (from %s)", e.Source)
+	}
+	return fmt.Errorf("%w: %q is installed%s; replace it with claude-bottle plugin install --force, or reinstall it from its file with claude-bottle plugin upgrade %s",
+		ErrAlreadyInstalled, name, from, name)
+}
+
+// checkNewName refuses names that are malformed, taken by a built-in,
+// or (unless replace) installed already.
+func (m *Manager) checkNewName(name string, replace bool) error {
 	if err := validName(name); err != nil {
 		return err
 	}
 	if _, err := driver.Lookup(name); err == nil {
 		return fmt.Errorf("%w %q: a built-in driver has that name; choose another with --name", ErrInvalidName, name)
+	}
+	if replace || m.opts.Home == "" {
+		return nil
+	}
+	lock, err := readLock(m.PluginsDir())
+	if err != nil {
+		return err
+	}
+	if e, ok := lock.Plugins[name]; ok {
+		return alreadyInstalled(name, e)
 	}
 	return nil
 }
@@ -189,7 +234,8 @@ func (m *Manager) InstalledPlugins(ctx context.Context) ([]Installed, error) {
 			return nil, err
 		}
 		e := lock.Plugins[name]
-		in := Installed{Name: name, Path: filepath.Join(dir, BinaryName(name)), SHA256: e.SHA256, Source: e.Source, InstalledAt: e.Installed}
+		in := Installed{Name: name, Path: filepath.Join(dir, BinaryName(name)), SHA256: e.SHA256, Source: e.Source, InstalledAt: e.Installed,
+			SourceState: sourceState(e)}
 		want, err := e.sum(name)
 		in.Problem = firstErr(err, checkFile(in.Path, true))
 		if in.Problem == nil {

@@ -20,13 +20,15 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // instance is one running driver process.
 type instance struct {
 	d        Descriptor
+	log      *slog.Logger
 	client   *plugin.Client
-	rpc      *rpcClient
+	rpc      *wire.Client
 	run      *procRunner
 	tail     *tail
 	desc     Description
@@ -92,8 +94,8 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 		run   *procRunner
 	)
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: hostPlugins(),
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.HostPlugins(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			r := newProcRunner(d.Name, m.command(d, cmd.Env, tmp), m.verifier(d), log)
@@ -102,11 +104,11 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 			runMu.Unlock()
 			return r, nil
 		},
-		Logger:           newHCLogger(log, t, filepath.Base(d.Path)),
+		Logger:           wire.NewHCLogger(log, t.add, filepath.Base(d.Path)),
 		StartTimeout:     m.opts.StartTimeout,
 		Stderr:           m.opts.Stderr,
-		SyncStdout:       &lineWriter{fn: func(l string) { log.Debug("driver stdout", "line", l) }},
-		SyncStderr:       &lineWriter{fn: func(l string) { t.add(l); log.Info("driver stderr", "line", l) }},
+		SyncStdout:       wire.NewLineWriter(func(l string) { log.Debug("driver stdout", "line", l) }),
+		SyncStderr:       wire.NewLineWriter(func(l string) { t.add(l); log.Info("driver stderr", "line", l) }),
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: sock},
 	})
 	rc, err := dispense(ctx, client, func() *procRunner { runMu.Lock(); defer runMu.Unlock(); return run })
@@ -123,8 +125,8 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 		}
 		return nil, startError(d, r, t, err)
 	}
-	inst := &instance{d: d, client: client, rpc: rc, run: r, tail: t}
-	desc, err := rc.configure(ctx, m.opts.Config)
+	inst := &instance{d: d, log: log, client: client, rpc: rc, run: r, tail: t}
+	desc, err := rc.Configure(ctx, m.opts.Config)
 	if err != nil {
 		err, _ = inst.callError(ctx, err)
 		inst.kill()
@@ -145,7 +147,7 @@ func (m *Manager) command(d Descriptor, env []string, tmp string) *exec.Cmd {
 	} else {
 		cmd = exec.Command(d.Path)
 	}
-	cmd.Env = append(env, envLogLevel+"="+hostLogLevel(m.log), "TMPDIR="+tmp)
+	cmd.Env = append(env, wire.EnvLogLevel+"="+hostLogLevel(m.log), "TMPDIR="+tmp)
 	return cmd
 }
 
@@ -164,9 +166,9 @@ func (m *Manager) verifier(d Descriptor) func() error {
 
 // dispense starts the process and returns the driver client, killing the
 // process early if ctx ends.
-func dispense(ctx context.Context, c *plugin.Client, run func() *procRunner) (*rpcClient, error) {
+func dispense(ctx context.Context, c *plugin.Client, run func() *procRunner) (*wire.Client, error) {
 	type result struct {
-		rc  *rpcClient
+		rc  *wire.Client
 		err error
 	}
 	ch := make(chan result, 1)
@@ -176,12 +178,12 @@ func dispense(ctx context.Context, c *plugin.Client, run func() *procRunner) (*r
 			ch <- result{err: err}
 			return
 		}
-		raw, err := proto.Dispense(pluginKey)
+		raw, err := proto.Dispense(wire.PluginKey)
 		if err != nil {
 			ch <- result{err: err}
 			return
 		}
-		ch <- result{rc: raw.(*rpcClient)}
+		ch <- result{rc: raw.(*wire.Client)}
 	}()
 	select {
 	case r := <-ch:
@@ -250,13 +252,19 @@ func joinInts(vs []int) string {
 // callError classifies the error of a call to the plugin. broken reports
 // that the process is dead or unreachable and must be replaced.
 func (i *instance) callError(ctx context.Context, err error) (out error, broken bool) {
-	if out, ok := fromStatus(err); ok {
+	if out, ok := wire.FromStatus(err); ok {
+		if errors.Is(out, wire.ErrPanicked) {
+			// The plugin recovered the panic and flushed its progress; the
+			// process is not trusted after it.
+			i.log.Debug("driver panicked", "trace", out.Error())
+			return &CrashError{Driver: i.d.Name, Exit: "panicked", LastLines: panicLines(out.Error())}, true
+		}
 		return out, false // the driver's own error, classes restored
 	}
-	if ctx.Err() != nil {
-		return driver.Canceled(ctx, fmt.Errorf("driver %q: %w", i.d.Name, context.Cause(ctx))), false
-	}
 	code := status.Code(err)
+	if ctx.Err() != nil || code == codes.DeadlineExceeded || code == codes.Canceled && i.alive() {
+		return wire.Ended(ctx, err, fmt.Sprintf("driver %q", i.d.Name)), false
+	}
 	if code == codes.Unavailable || code == codes.Canceled || !i.alive() {
 		select {
 		case <-i.run.exited:
@@ -273,6 +281,18 @@ func (i *instance) callError(ctx context.Context, err error) (out error, broken 
 		return fmt.Errorf("%w: driver %q does not implement this call (%v); it may be built for an older protocol", driver.ErrUnsupported, i.d.Name, err), false
 	}
 	return fmt.Errorf("driver %q: %w", i.d.Name, err), false
+}
+
+// panicLines are the lines of a recovered panic's report a crash error
+// shows: the panic and the top of its trace, as for a panic on stderr.
+func panicLines(report string) []string {
+	var out []string
+	for _, l := range strings.Split(report, "\n") {
+		if l = strings.TrimRight(l, " \t"); l != "" && len(out) < tailPanic {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // hostLogLevel is the lowest level a plugin should log at: Debug if the

@@ -241,17 +241,33 @@ func TestPluginLogsReachHostLogger(t *testing.T) {
 	if _, err := b.Build(ctx, echoRequest(t, map[string]string{"stdout": "1"}), nil); err != nil {
 		t.Fatal(err)
 	}
-	m.Close()
-	out := buf.String()
-	for _, want := range []string{
+	want := []string{
 		`level=INFO msg="build starting" driver=testecho`,
 		`msg="driver stdout" driver=testecho line="stray stdout line"`,
 		`msg="driver stderr" driver=testecho line="stray stderr line"`,
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("host log lacks %q:\n%s", want, out)
+	}
+	// The plugin's output travels apart from the build's result (stderr,
+	// go-plugin's stdio stream): it may arrive a moment after Build
+	// returns, and what is still on its way when the plugin is stopped is
+	// not promised. Wait for it before Close.
+	deadline := time.Now().Add(5 * time.Second)
+	for missing(buf.String(), want) != "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.Close()
+	if w := missing(buf.String(), want); w != "" {
+		t.Errorf("host log lacks %q:\n%s", w, buf.String())
+	}
+}
+
+// missing returns the first of want that out lacks, or "".
+func missing(out string, want []string) string {
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			return w
 		}
 	}
+	return ""
 }
 
 type syncBuffer struct {
@@ -269,4 +285,85 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestDeadlineIsCancellation runs builds that outlive their context's
+// deadline. The deadline travels to the plugin, whose end may reset the
+// stream before this side's timer fires; whichever end notices first, the
+// build is canceled (with the deadline as its cause), never an unclassed
+// RPC error, and never a crash.
+func TestDeadlineIsCancellation(t *testing.T) {
+	ctx := testCtx(t)
+	m := newTestManager(t, Options{})
+	b, err := m.Open(ctx, testDriver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := pidOf(t, m, testDriver)
+	for i := 0; i < 20; i++ {
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		start := time.Now()
+		_, err := b.Build(dctx, echoRequest(t, map[string]string{"sleep": "30s"}), nil)
+		cancel()
+		if !errors.Is(err, driver.ErrCanceled) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrDriverCrashed) {
+			t.Fatalf("build %d past its deadline: %v; want driver.ErrCanceled caused by the deadline", i, err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("build %d returned %v after its deadline", i, took)
+		}
+	}
+	if again := pidOf(t, m, testDriver); again != pid {
+		t.Errorf("a deadline restarted the driver (pid %d -> %d)", pid, again)
+	}
+}
+
+// TestPanicReport: a driver that panics shows its trace once, in the
+// error (not also as ERROR lines in the log at the default level), and,
+// when it panics in Build's own goroutine, every event it sent before
+// reaches the sink.
+func TestPanicReport(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   map[string]string
+		events int // events that must arrive; -1: no promise
+		panic  string
+	}{
+		{"in Build", map[string]string{"events": "500", "panic": "1"}, 500, "panic: echo driver panics on purpose"},
+		{"in a goroutine", map[string]string{"events": "5", "panic": "goroutine"}, -1, "panic: echo driver panics on purpose in a goroutine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			var log syncBuffer
+			m := newTestManager(t, Options{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+			b, err := m.Open(ctx, testDriver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got int
+			_, err = b.Build(ctx, echoRequest(t, tc.args), driver.SinkFunc(func(ev *driver.Event) { got += len(ev.Logs) }))
+			var crash *CrashError
+			if !errors.As(err, &crash) {
+				t.Fatalf("Build = %v, want a CrashError", err)
+			}
+			if n := strings.Count(err.Error(), tc.panic); n != 1 {
+				t.Errorf("the error shows the panic %d times, want once:\n%v", n, err)
+			}
+			if !strings.Contains(err.Error(), "goroutine ") {
+				t.Errorf("the error lacks the panic's trace:\n%v", err)
+			}
+			if strings.Contains(log.String(), "panic:") || strings.Contains(log.String(), "goroutine ") {
+				t.Errorf("the trace is also in the log at the default level:\n%s", log.String())
+			}
+			if tc.events >= 0 && got != tc.events {
+				t.Errorf("%d of the %d events sent before the panic reached the sink", got, tc.events)
+			}
+			// The next build starts a fresh process.
+			if _, err := b.Build(ctx, echoRequest(t, nil), nil); err != nil {
+				t.Fatalf("build after the panic: %v", err)
+			}
+		})
+	}
 }

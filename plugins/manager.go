@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // Options configure a Manager.
@@ -52,6 +53,12 @@ type Manager struct {
 	sockDir string
 	// dying tracks instances being killed, so Close can wait for them.
 	dying sync.WaitGroup
+
+	// tags is the Docker engine a failed build's tags are put back in
+	// (see tagGuard), connected on first use.
+	tagsOnce sync.Once
+	tags     tagEngine
+	tagsConn *engineTags
 }
 
 // slot holds the running instance of one driver.
@@ -126,12 +133,33 @@ func (m *Manager) Close() error {
 		s.mu.Unlock()
 	}
 	m.dying.Wait()
+	m.tagsOnce.Do(func() {}) // no connection after Close
+	if m.tagsConn != nil {
+		m.tagsConn.close()
+	}
 	if sockDir != "" {
 		if err := os.RemoveAll(sockDir); err != nil {
 			return fmt.Errorf("removing the plugins' socket folder: %w", err)
 		}
 	}
 	return nil
+}
+
+// tagEngine returns the engine a failed build's tags are put back in, or
+// nil if no client can be made for it.
+func (m *Manager) tagEngine() tagEngine {
+	m.tagsOnce.Do(func() {
+		if m.tags != nil {
+			return // set by a test
+		}
+		e, err := newEngineTags(m.opts.Config.DockerHost)
+		if err != nil {
+			m.log.Debug("no Docker engine client; a failed build cannot put its tags back", "error", err)
+			return
+		}
+		m.tags, m.tagsConn = e, e
+	})
+	return m.tags
 }
 
 // errClosed is returned by calls through a closed Manager.
@@ -205,7 +233,10 @@ const maxSocketBase = 40
 // socketDir returns the Manager's private folder for unix sockets,
 // creating it on first use. go-plugin makes one subfolder per plugin in
 // it and removes that when the plugin is killed; Close removes the rest
-// (a SIGKILLed plugin's socket, for one).
+// (a SIGKILLed plugin's socket, for one). The folder's name carries the
+// process's pid: when the process dies without Close (SIGKILL, SIGPIPE, a
+// panic), its orphaned plugins remove it as they exit, and the next
+// Manager sweeps what is left of it.
 func (m *Manager) socketDir() (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -222,7 +253,8 @@ func (m *Manager) socketDir() (string, error) {
 		if len(base) > maxSocketBase {
 			base = "/tmp"
 		}
-		dir, err := os.MkdirTemp(base, "cb-drivers-")
+		sweepDriversDirs(base, m.log)
+		dir, err := os.MkdirTemp(base, fmt.Sprintf("%s%d-", wire.DriversDirPrefix, os.Getpid()))
 		if err != nil {
 			return "", fmt.Errorf("creating a folder for the drivers' sockets: %w", err)
 		}

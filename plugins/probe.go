@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"strings"
@@ -112,7 +113,8 @@ func (m *Manager) probeEach(ctx context.Context, ds []Descriptor) []Probe {
 // Default picks the driver to build with when the user names none: the
 // highest-priority one whose Check passes, among built-ins and installed
 // plugins (a plugin found on PATH is never picked unasked, as it runs
-// unverified). why is a sentence saying why it was chosen.
+// unverified). why is DefaultReason; the drivers passed over, and why,
+// go to the debug log.
 func (m *Manager) Default(ctx context.Context) (name, why string, err error) {
 	ds, err := m.Drivers(ctx)
 	if err != nil {
@@ -124,13 +126,22 @@ func (m *Manager) Default(ctx context.Context) (name, why string, err error) {
 			cands = append(cands, d)
 		}
 	}
-	return ChooseDefault(m.probeEach(ctx, cands))
+	return ChooseDefault(m.probeEach(ctx, cands), m.log)
 }
 
-// ChooseDefault applies Default's rule to probes already made: the
-// highest-priority verified driver that is ready (built-ins first among
-// equals).
-func ChooseDefault(probes []Probe) (name, why string, err error) {
+// DefaultReason is why ChooseDefault's driver was chosen, in the words the
+// preflight summary and `claude-bottle build` show beside its name.
+const DefaultReason = "default: highest priority that can build here"
+
+// ChooseDefault is the one rule that picks the default driver, whoever
+// made the probes (the Manager, or claude-bottle's in-process built-ins):
+// the highest-priority verified driver that is ready, built-ins first among
+// equals. The reason names the drivers ranked above it that could not
+// build (`claude-bottle drivers` says why); their errors are logged to log
+// at debug level (nil: not logged). When none is ready, the error is a
+// driver.ErrDaemonUnreachable, whatever each driver's own failure was, and
+// says why each was passed over.
+func ChooseDefault(probes []Probe, log *slog.Logger) (name, why string, err error) {
 	var ranked []Probe
 	for _, p := range probes {
 		if p.Descriptor.Err == nil && p.Verified {
@@ -144,34 +155,26 @@ func ChooseDefault(probes []Probe) (name, why string, err error) {
 		}
 		return ranked[i].BuiltIn && !ranked[j].BuiltIn
 	})
-	var skipped []string
-	var errs []error
+	var skipped, names []string
 	for _, p := range ranked {
 		if p.Ready() {
-			return p.Name, defaultWhy(p, skipped), nil
+			if len(skipped) == 0 {
+				return p.Name, DefaultReason, nil
+			}
+			if log != nil {
+				log.Debug("default driver: passed over drivers ranked higher that cannot build here", "chosen", p.Name, "passed_over", strings.Join(skipped, "; "))
+			}
+			return p.Name, DefaultReason + "; passed over " + strings.Join(names, ", "), nil
 		}
-		err := firstErr(p.Err, p.CheckErr)
-		skipped = append(skipped, fmt.Sprintf("%s: %v", p.Name, err))
-		errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
+		skipped = append(skipped, fmt.Sprintf("%s: %v", p.Name, oneLine(firstErr(p.Err, p.CheckErr))))
+		names = append(names, p.Name)
 	}
 	if len(ranked) == 0 {
-		return "", "", fmt.Errorf("%w: no build driver is available; install a plugin with claude-bottle plugin install", driver.ErrNotFound)
+		return "", "", fmt.Errorf("%w: no build driver is available; install a plugin with claude-bottle plugin install, or name one with --driver", driver.ErrDaemonUnreachable)
 	}
-	return "", "", fmt.Errorf("no driver can build here; start the Docker engine or a buildkitd, or name a driver with --driver: %w", errors.Join(errs...))
+	return "", "", fmt.Errorf("%w: no driver can build here; start the Docker engine or a buildkitd, or name a driver with --driver (%s)",
+		driver.ErrDaemonUnreachable, strings.Join(skipped, "; "))
 }
 
-// defaultWhy is the reason the preflight summary gives for the default
-// driver, short enough for its one line: the rule, and the names of the
-// drivers ranked above it that cannot build here (skipped holds
-// "name: error"; `claude-bottle drivers` shows the errors).
-func defaultWhy(_ Probe, skipped []string) string {
-	why := "default: highest priority that can build here"
-	if len(skipped) == 0 {
-		return why
-	}
-	names := make([]string, len(skipped))
-	for i, s := range skipped {
-		names[i], _, _ = strings.Cut(s, ":")
-	}
-	return why + "; passed over " + strings.Join(names, ", ")
-}
+// oneLine joins a multi-line error message into one line.
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

@@ -19,24 +19,31 @@ var _ driver.Builder = (*remote)(nil)
 // Info describes the driver.
 func (r *remote) Info(ctx context.Context) (driver.Info, error) {
 	return call(ctx, r, func(ctx context.Context, i *instance) (driver.Info, error) {
-		return i.rpc.info(ctx)
+		return i.rpc.Info(ctx)
 	})
 }
 
 // Check reports whether the driver can build here now.
 func (r *remote) Check(ctx context.Context) error {
 	_, err := call(ctx, r, func(ctx context.Context, i *instance) (struct{}, error) {
-		return struct{}{}, i.rpc.check(ctx)
+		return struct{}{}, i.rpc.Check(ctx)
 	})
 	return err
 }
 
 // Build runs one build in the driver's process; progress reaches sink
-// before Build returns.
+// before Build returns. If the build fails, the tags it was to set in the
+// Docker engine are left (or put back) where they were, even if the driver
+// had moved them before it failed or crashed.
 func (r *remote) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
-	return call(ctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
-		return i.rpc.build(ctx, req, sink)
+	g := newTagGuard(ctx, r.m.tagEngine(), r.m.log.With("driver", r.d.Name), req)
+	res, err := call(ctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
+		return i.rpc.Build(ctx, req, sink)
 	})
+	if err != nil {
+		return nil, g.restore(err)
+	}
+	return res, nil
 }
 
 // call runs f against the driver's live instance and classifies its

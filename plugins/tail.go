@@ -3,6 +3,8 @@ package plugins
 import (
 	"strings"
 	"sync"
+
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
 // tail keeps the last lines a plugin logged, for the error that reports its
@@ -34,7 +36,7 @@ func (t *tail) add(line string) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if isPanicLine(line) && t.panic == nil {
+	if wire.PanicStart(line) && t.panic == nil {
 		t.panic = []string{line}
 	} else if t.panic != nil && len(t.panic) < tailPanic {
 		t.panic = append(t.panic, line)
@@ -54,13 +56,4 @@ func (t *tail) last() []string {
 		return append([]string(nil), t.panic...)
 	}
 	return append([]string(nil), t.lines...)
-}
-
-func isPanicLine(line string) bool {
-	for _, p := range []string{"panic: ", "fatal error: ", "[ERROR] panic: "} {
-		if strings.HasPrefix(line, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -88,22 +88,26 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 		return err
 	}
 	plans, rebaseErr := a.checkStale(ctx, plans, o.rebase, s, b, printer)
-	hold, err := a.holdBottles(ctx, plans)
-	if err != nil {
-		return err
-	}
-	defer hold.Release()
 	label := func(l string) driver.Sink { return progress.Label(l, printer) }
 	if len(plans) == 1 {
 		label = func(string) driver.Sink { return printer }
 	}
-	outs := batch.Build(ctx, plans, batch.Options{
+	store, err := a.store()
+	if err != nil {
+		return err
+	}
+	outs, err := batch.BuildHeld(ctx, store, plans, batch.Options{
 		Jobs: o.jobs, Builder: b, Driver: name, Sink: label, Request: tmpl,
+	}, func(slug string) {
+		fmt.Fprintf(a.io.err, "waiting for a change to bottle %s to finish before building it\n", slug)
 	})
 	printer.Wait()
+	if err != nil {
+		return err
+	}
 	for _, out := range outs {
-		if out.Err == nil && out.Error == "" {
-			a.recordBuilt(hold, out.Slug, out.ImageID)
+		if out.RecordErr != nil {
+			fmt.Fprintf(a.io.err, "bottle %s: built, but recording the build failed: %s\n", out.Slug, errorLine(out.RecordErr))
 		}
 	}
 	if o.metadataFile != "" {

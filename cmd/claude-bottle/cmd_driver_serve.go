@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/plugins"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 // newDriverServeCmd is the hidden command by which claude-bottle serves its
@@ -17,7 +18,7 @@ func newDriverServeCmd(a *app) *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return plugins.ServeBuiltin(args[0])
+			return sdk.ServeBuiltin(args[0])
 		},
 	}
 }

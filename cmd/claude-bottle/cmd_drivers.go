@@ -80,7 +80,7 @@ func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
 	if err != nil {
 		return err
 	}
-	def, _, _ := plugins.ChooseDefault(probes)
+	def, _, _ := plugins.ChooseDefault(probes, nil)
 	views := driverViews(probes, def)
 	if o.flags.driver != "" {
 		views = onlyDriver(views, o.flags.driver)

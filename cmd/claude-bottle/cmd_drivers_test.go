@@ -35,7 +35,7 @@ func sampleProbes() []plugins.Probe {
 
 func TestWriteDriversText(t *testing.T) {
 	probes := sampleProbes()
-	def, _, err := plugins.ChooseDefault(probes)
+	def, _, err := plugins.ChooseDefault(probes, nil)
 	if err != nil || def != "buildkit" {
 		t.Fatalf("default = %q, %v", def, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,13 +15,14 @@ import (
 func newPluginCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plugin",
-		Short: "Install, list and remove third-party build driver plugins",
+		Short: "Install, upgrade, list and remove third-party build driver plugins",
 		Long: `Third-party build drivers are executables named claude-bottle-driver-NAME,
 built with the claude-bottle plugin SDK. 'plugin install' copies one into the
 state root's plugins folder and records its SHA-256; claude-bottle checks the
-checksum before every start and refuses a binary that changed.`,
+checksum before every start and refuses a binary that changed. 'plugin
+upgrade' installs again from the file a plugin was installed from.`,
 	}
-	cmd.AddCommand(a.newPluginInstallCmd(), a.newPluginListCmd(), a.newPluginRemoveCmd())
+	cmd.AddCommand(a.newPluginInstallCmd(), a.newPluginUpgradeCmd(), a.newPluginListCmd(), a.newPluginRemoveCmd())
 	groupCommand(cmd)
 	return cmd
 }
@@ -37,7 +39,7 @@ func (a *app) pluginManager() (*plugins.Manager, error) {
 }
 
 func (a *app) newPluginInstallCmd() *cobra.Command {
-	var name string
+	var o plugins.InstallOptions
 	cmd := &cobra.Command{
 		Use:   "install PATH",
 		Short: "Install a driver plugin binary and record its checksum",
@@ -46,33 +48,44 @@ claude-bottle-driver-NAME and record its SHA-256. The binary is started once
 first to check that it is a claude-bottle driver plugin speaking a protocol
 version this claude-bottle speaks; nothing is installed otherwise. NAME
 defaults to the part of PATH's file name after "claude-bottle-driver-", else
-to the name the plugin gives itself. Installing a name again replaces it.`,
+to the name the plugin gives itself. A name already installed is refused
+unless --force is given; then the new binary replaces it in one step, once
+checked.`,
 		Args: exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runPluginInstall(cmd.Context(), args[0], name)
+			return a.runPluginInstall(cmd.Context(), args[0], o)
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "driver name to install the plugin as")
+	cmd.Flags().StringVar(&o.Name, "name", "", "driver name to install the plugin as")
+	cmd.Flags().BoolVar(&o.Replace, "force", false, "replace an installed plugin of the same name")
 	return cmd
 }
 
-func (a *app) runPluginInstall(ctx context.Context, src, name string) error {
+func (a *app) runPluginInstall(ctx context.Context, src string, o plugins.InstallOptions) error {
 	m, err := a.pluginManager()
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	in, err := m.Install(ctx, src, name)
-	if errors.Is(err, plugins.ErrInvalidName) || errors.Is(err, plugins.ErrBadPlugin) {
-		return usageErr(err)
-	}
+	in, err := m.Install(ctx, src, o)
 	if err != nil {
-		return err
+		return pluginInputErr(err)
 	}
 	d := in.Description
 	fmt.Fprintf(a.io.out, "installed driver plugin %q (%s %s, protocol %d) as %s\nsha256 %s\n",
 		in.Name, d.Name, dash(d.Version), d.Protocol, in.Path, in.SHA256)
 	return nil
+}
+
+// pluginInputErr marks the plugin errors that are the user's to fix as
+// bad input (exit 2).
+func pluginInputErr(err error) error {
+	for _, class := range []error{plugins.ErrInvalidName, plugins.ErrBadPlugin, plugins.ErrAlreadyInstalled} {
+		if errors.Is(err, class) {
+			return usageErr(err)
+		}
+	}
+	return err
 }
 
 // pluginView is one installed plugin as `plugin list --format json` prints it.
@@ -101,7 +114,10 @@ func (a *app) newPluginListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.writePlugins(list, format)
+			if err := a.writePlugins(list, format); err != nil {
+				return err
+			}
+			return refusedPlugins(list)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
@@ -127,13 +143,41 @@ func (a *app) writePlugins(list []plugins.Installed, format string) error {
 	tw := tabwriter.NewWriter(a.io.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSHA256\tINSTALLED\tFROM\tSTATUS")
 	for _, v := range views {
-		status := "ok"
-		if !v.OK {
-			status = "refused: " + oneLine(v.Problem)
-		}
-		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\n", v.Name, v.SHA256, v.InstalledAt.Format("2006-01-02 15:04"), dash(v.Source), status)
+		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\n", v.Name, v.SHA256, v.InstalledAt.Format("2006-01-02 15:04"), dash(v.Source), pluginStatus(v))
 	}
 	return tw.Flush()
+}
+
+// pluginStatus says whether a plugin would run, and whether the file it
+// was installed from has changed since.
+func pluginStatus(v pluginView) string {
+	status := "ok"
+	if !v.OK {
+		status = "refused: " + oneLine(v.Problem)
+	}
+	switch v.SourceState {
+	case plugins.SourceChanged:
+		status += fmt.Sprintf("; FROM has changed since (install it with claude-bottle plugin upgrade %s)", v.Name)
+	case plugins.SourceMissing:
+		status += "; FROM is gone"
+	}
+	return status
+}
+
+// refusedPlugins is the error of a list holding plugins that would be
+// refused at start (a changed or missing binary): bad input, exit 2, in
+// one line naming them, after the list is printed.
+func refusedPlugins(list []plugins.Installed) error {
+	var refused []string
+	for _, in := range list {
+		if in.Problem != nil {
+			refused = append(refused, fmt.Sprintf("plugin %q is refused: %s", in.Name, oneLine(in.Problem.Error())))
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return usageErr(errors.New(strings.Join(refused, "; ")))
 }
 
 func (a *app) newPluginRemoveCmd() *cobra.Command {

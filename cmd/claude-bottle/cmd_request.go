@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/bottleapi"
+	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/inbottle"
 	"github.com/claude-bottle/claude-bottle/request"
 )
@@ -31,12 +34,46 @@ func newRequestCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// requestApplier returns what builds an approved request into its bottle's
-// image.
-//
-// TODO(capability): return the capability package's Apply (build, then
-// swap) once it lands; until then approving changes nothing and says so.
-var requestApplier = func(a *app) (request.Applier, error) { return nil, nil }
+// requestApplier opens what builds an approved request into bottle
+// slug's image, as `capability add` opens it (the driver, the engine, the
+// progress display), and returns capability.RequestApplier over it (build,
+// then swap) with the function that closes it. It is opened before the
+// decision, so a driver that cannot start refuses the approval with the
+// request still open. Tests replace it.
+var requestApplier = func(a *app, cmd *cobra.Command, slug string, f *changeFlags) (request.Applier, func(), error) {
+	ch, err := a.newChange(cmd, slug, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := ch.start()
+	if err != nil {
+		ch.close()
+		return nil, nil, err
+	}
+	plan := opts.Plan
+	ap := capability.RequestApplier{Options: opts, Plan: func(string) (*bottle.Plan, error) { return plan, nil }}
+	return reportingApplier{ap, ch}, ch.close, nil
+}
+
+// reportingApplier ends the progress display when the build ends, and
+// after a failed build prints the failed step's last output, as
+// `capability add` does.
+type reportingApplier struct {
+	request.Applier
+	ch *change
+}
+
+// Apply applies the request and reports on its build.
+func (r reportingApplier) Apply(ctx context.Context, in request.ApplyInput) (request.ApplyResult, error) {
+	res, err := r.Applier.Apply(ctx, in)
+	if err != nil {
+		r.ch.report(nil, err)
+	} else if r.ch.printer != nil {
+		r.ch.printer.Wait()
+		r.ch.printer = nil
+	}
+	return res, err
+}
 
 // requests opens the request store on the state root.
 func (a *app) requests() (*request.Store, error) {
@@ -221,6 +258,7 @@ func indent(s string) string {
 
 // approveOptions are the flags of `request approve`.
 type approveOptions struct {
+	changeFlags
 	edit     bool
 	run      []string
 	packages []string
@@ -236,9 +274,10 @@ func (a *app) newRequestApproveCmd() *cobra.Command {
 			"The bottle's agent is told what changed. A request already decided is refused (exit 2).",
 		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runApprove(cmd, args[0], o)
+			return a.runApprove(cmd, args[0], &o)
 		},
 	}
+	o.changeFlags.bind(cmd, false)
 	fl := cmd.Flags()
 	fl.BoolVar(&o.edit, "edit", false, "edit the instructions in $EDITOR before approving")
 	fl.StringArrayVar(&o.run, "run", nil, "run this command instead of what was asked (repeatable, one RUN line each)")
@@ -246,7 +285,7 @@ func (a *app) newRequestApproveCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) runApprove(cmd *cobra.Command, id string, o approveOptions) error {
+func (a *app) runApprove(cmd *cobra.Command, id string, o *approveOptions) error {
 	if o.edit && (len(o.run) > 0 || len(o.packages) > 0) {
 		return usageErr(errors.New("give --edit, or --run/--package, not both"))
 	}
@@ -254,20 +293,26 @@ func (a *app) runApprove(cmd *cobra.Command, id string, o approveOptions) error 
 	if err != nil {
 		return err
 	}
-	applier, err := requestApplier(a)
+	found, err := store.Find(id)
 	if err != nil {
-		return err
+		return requestErr(err)
 	}
-	opts := request.ApproveOptions{ID: id, By: operatorName(), Run: o.run, Packages: o.packages, Applier: applier}
+	opts := request.ApproveOptions{ID: id, By: operatorName(), Run: o.run, Packages: o.packages}
+	if !found.State.Open() {
+		_, err := store.Approve(cmd.Context(), opts) // says it was decided, and changes nothing
+		return requestErr(err)
+	}
 	if o.edit {
-		r, err := store.Find(id)
-		if err != nil {
-			return requestErr(err)
-		}
-		if opts.Run, opts.Packages, err = a.editInstructions(r); err != nil {
+		if opts.Run, opts.Packages, err = a.editInstructions(found); err != nil {
 			return err
 		}
 	}
+	applier, closeApplier, err := requestApplier(a, cmd, found.Slug, &o.changeFlags)
+	if err != nil {
+		return err
+	}
+	defer closeApplier()
+	opts.Applier = applier
 	r, err := store.Approve(cmd.Context(), opts)
 	if err != nil {
 		return requestErr(err)

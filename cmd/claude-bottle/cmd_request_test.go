@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/claude-bottle/claude-bottle/bottleapi"
 	"github.com/claude-bottle/claude-bottle/request"
 	"github.com/claude-bottle/claude-bottle/state"
@@ -48,7 +50,9 @@ func (c cliApplier) Apply(_ context.Context, in request.ApplyInput) (request.App
 func withApplier(t *testing.T) *request.ApplyInput {
 	got := &request.ApplyInput{}
 	old := requestApplier
-	requestApplier = func(*app) (request.Applier, error) { return cliApplier{got}, nil }
+	requestApplier = func(*app, *cobra.Command, string, *changeFlags) (request.Applier, func(), error) {
+		return cliApplier{got}, func() {}, nil
+	}
 	t.Cleanup(func() { requestApplier = old })
 	return got
 }
@@ -105,10 +109,11 @@ func TestRequestApprove(t *testing.T) {
 	f := newCLIFixture(t)
 	a := f.ask("alpha", "jq", "jq")
 	before := cliTree(t, f.home)
-	// Until the capability package is wired in, approving changes nothing.
-	wantOneLineError(t, f.run("", "request", "approve", a.ID), exitFailure, "capability package", "nothing changed")
+	// A driver that cannot be opened refuses the approval before it is
+	// decided: the request stays pending, nothing changes.
+	wantOneLineError(t, f.run("", "request", "approve", a.ID, "--repo", f.repo, "--driver", "nosuch"), exitUsage, "nosuch")
 	if cliTree(t, f.home) != before {
-		t.Error("an approval without an applier changed the state")
+		t.Error("an approval whose driver cannot be opened changed the state")
 	}
 	got := withApplier(t)
 	wantOneLineError(t, f.run("", "request", "approve", a.ID, "--package", "jq;reboot"), exitUsage, "package")

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	_ "github.com/claude-bottle/claude-bottle/driver/builtin" // registers the built-in drivers
+	"github.com/claude-bottle/claude-bottle/plugins"
 )
 
 // driverSource opens drivers by name and picks the default. The plugin
@@ -50,28 +50,27 @@ func (p *inProcess) Open(ctx context.Context, name string) (driver.Builder, erro
 	return b, nil
 }
 
-// Default returns the highest-priority built-in whose Check passes.
+// Default picks the default among the built-ins by plugins.ChooseDefault,
+// the rule the plugin manager applies. It checks them in priority order
+// and stops at the first that can build, so the drivers below it are never
+// made.
 func (p *inProcess) Default(ctx context.Context) (string, string, error) {
-	var (
-		errs    []error
-		skipped []string
-	)
+	var probes []plugins.Probe
 	for _, f := range driver.Factories() {
-		b, err := p.Open(ctx, f.Name)
-		if err == nil {
-			err = b.Check(ctx)
+		prio := f.Priority
+		pr := plugins.Probe{Descriptor: plugins.Descriptor{
+			Name: f.Name, Source: plugins.SourceBuiltin, BuiltIn: true, Verified: true, Priority: &prio, Usage: f.Usage,
+		}}
+		var b driver.Builder
+		if b, pr.Err = p.Open(ctx, f.Name); pr.Err == nil {
+			pr.CheckErr = b.Check(ctx)
 		}
-		if err == nil {
-			why := "default: highest priority that can build here"
-			if len(skipped) > 0 {
-				why += "; passed over " + strings.Join(skipped, ", ")
-			}
-			return f.Name, why, nil
+		probes = append(probes, pr)
+		if pr.Ready() {
+			break
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))
-		skipped = append(skipped, f.Name)
 	}
-	return "", "", fmt.Errorf("%w: no driver can build here: %v", driver.ErrDaemonUnreachable, errors.Join(errs...))
+	return plugins.ChooseDefault(probes, p.cfg.Log())
 }
 
 // Close closes every driver opened.

@@ -3,15 +3,18 @@
 // the build chosen with driver options, or a plugin that is broken in a
 // way chosen by $CB_FAULT_MODE (for the bad-plugin tests).
 //
-//	--driver-opt crash-at=start|context|export  where the build dies
-//	--driver-opt crash-how=kill|panic           SIGKILL itself, or panic
-//	--driver-opt crash-stamp=PATH               write the crash time there first,
-//	                                            and crash only if PATH does not exist
+//	--driver-opt crash-at=start|context|export|done  where the build dies
+//	--driver-opt crash-how=kill|panic|fail           SIGKILL itself, panic, or
+//	                                                 (at done only) fail the build
+//	--driver-opt crash-stamp=PATH                    write the crash time there first,
+//	                                                 and crash only if PATH does not exist
 //
 // The points: "start" is the beginning of Build, before any daemon is
 // contacted; "context" is when the build context starts to be sent (the
 // "[internal] load build context" step starts); "export" is when the
-// result starts to be exported ("exporting to ..." starts).
+// result starts to be exported ("exporting to ..." starts); "done" is once
+// the build has finished and tagged the image in the engine, as a driver
+// that tags by itself and then fails would.
 package main
 
 import (
@@ -29,7 +32,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/driver/buildkit"
-	"github.com/claude-bottle/claude-bottle/plugins"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
 func main() {
@@ -42,15 +45,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "faultdriver: unknown CB_FAULT_MODE %q\n", mode)
 		os.Exit(2)
 	}
-	err := plugins.Serve(plugins.Plugin{
+	sdk.Serve(sdk.Plugin{
 		Name: "faulty", Version: "0.0.1-test",
 		Usage: "the BuildKit driver, crashing at a chosen point of the build (tests only)",
 		New:   newFaulty,
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 }
 
 // faulty is the BuildKit driver with a crash point.
@@ -62,12 +61,15 @@ type faulty struct {
 func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
 	at, how := cfg.Opts["crash-at"], cfg.Opts["crash-how"]
 	switch at {
-	case "", "start", "context", "export":
+	case "", "start", "context", "export", "done":
 	default:
-		return nil, fmt.Errorf("%w: crash-at=%q: want start, context or export", driver.ErrInvalidRequest, at)
+		return nil, fmt.Errorf("%w: crash-at=%q: want start, context, export or done", driver.ErrInvalidRequest, at)
 	}
-	if how != "" && how != "kill" && how != "panic" {
-		return nil, fmt.Errorf("%w: crash-how=%q: want kill or panic", driver.ErrInvalidRequest, how)
+	switch {
+	case how == "fail" && at != "done":
+		return nil, fmt.Errorf("%w: crash-how=fail needs crash-at=done", driver.ErrInvalidRequest)
+	case how != "" && how != "kill" && how != "panic" && how != "fail":
+		return nil, fmt.Errorf("%w: crash-how=%q: want kill, panic or fail", driver.ErrInvalidRequest, how)
 	}
 	inner, err := buildkit.New(ctx, cfg)
 	if err != nil {
@@ -91,6 +93,13 @@ func (f *faulty) Build(ctx context.Context, req driver.Request, sink driver.Sink
 	}
 	if f.at == "" {
 		return f.Builder.Build(ctx, req, sink)
+	}
+	if f.at == "done" {
+		res, err := f.Builder.Build(ctx, req, sink)
+		if err != nil || !f.crash("done") {
+			return res, err
+		}
+		return nil, fmt.Errorf("%w: faultdriver fails on purpose after the image was tagged", driver.ErrBuildFailed)
 	}
 	var once sync.Once
 	watch := driver.SinkFunc(func(ev *driver.Event) {
@@ -117,15 +126,19 @@ func (f *faulty) reached(step string) bool {
 }
 
 // crash records when, then dies as chosen: a panic (in whichever
-// goroutine reached the point, which no one recovers) or SIGKILL. With a
+// goroutine reached the point, which no one recovers) or SIGKILL; with
+// crash-how=fail it returns true for the caller to fail the build. With a
 // stamp file it crashes once: the next build, in a fresh process, finds
 // the stamp and goes on.
-func (f *faulty) crash(where string) {
+func (f *faulty) crash(where string) bool {
 	if f.stamp != "" {
 		if _, err := os.Stat(f.stamp); err == nil {
-			return
+			return false
 		}
 		os.WriteFile(f.stamp, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0o644)
+	}
+	if f.how == "fail" {
+		return true
 	}
 	fmt.Fprintf(os.Stderr, "faultdriver: crashing (%s) at %q\n", f.how, where)
 	if f.how == "panic" {
@@ -139,7 +152,7 @@ func (f *faulty) crash(where string) {
 // claude-bottle speaks.
 func serveProtocol99() {
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  plugins.Handshake,
+		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{99: {"driver": stub{}}},
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk/clirun"
 )
 
 // Build builds req with `buildah bud` and loads the image into the engine.
@@ -23,6 +23,8 @@ func (b *builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 		sink = driver.Discard
 	}
 	counter := &driver.StepCounter{Next: sink}
+	// The plugin's TMPDIR is private: claude-bottle removes it whatever
+	// happens to this process.
 	tmp, err := os.MkdirTemp("", "claude-bottle-buildah-")
 	if err != nil {
 		return nil, fmt.Errorf("buildah: %w", err)
@@ -37,18 +39,18 @@ func (b *builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	args = append(append(args, secretArgs...), budArgs(req)...)
 	args = append(args, req.ContextDir)
 	b.log.Debug("running buildah", "args", args)
-	p := newProgress(counter)
-	if err := b.run(ctx, args, p); err != nil {
+	out := newOutput(&clirun.Steps{Sink: counter})
+	if err := b.run(ctx, args, out); err != nil {
 		return nil, err
 	}
-	p.finish("")
+	out.steps.Complete()
 	id, err := os.ReadFile(iidFile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: buildah wrote no image ID: %v", driver.ErrBuildFailed, err)
 	}
 	res := &driver.Result{ImageID: strings.TrimSpace(string(id)), Tags: req.Tags}
 	if !req.NoLoad && len(req.Tags) > 0 {
-		if err := b.load(ctx, res.ImageID, req.Tags, p); err != nil {
+		if err := b.load(ctx, res.ImageID, req.Tags, out); err != nil {
 			return nil, err
 		}
 	}
@@ -58,7 +60,8 @@ func (b *builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 }
 
 // validate refuses what buildah (or this driver) cannot do, before any
-// work, and parses the Dockerfile so a syntax error is classed as such.
+// work. The Dockerfile needs no check: claude-bottle parses it before any
+// driver runs.
 func (b *builder) validate(req driver.Request) error {
 	if err := req.Validate(); err != nil {
 		return err
@@ -82,8 +85,7 @@ func (b *builder) validate(req driver.Request) error {
 	if len(unsupported) > 0 {
 		return fmt.Errorf("%w: the buildah driver cannot do %s; use the buildkit driver for that", driver.ErrUnsupported, strings.Join(unsupported, ", "))
 	}
-	_, err := dockerfile.ReadFile(req.Dockerfile)
-	return err
+	return nil
 }
 
 // budArgs maps the request's options onto `buildah bud` flags.

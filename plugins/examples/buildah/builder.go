@@ -77,6 +77,7 @@ func (b *builder) Info(ctx context.Context) (driver.Info, error) {
 		Name: "buildah", Version: version, Endpoint: endpoint,
 		Features: map[driver.Feature]bool{
 			driver.FeatureSecrets:    true,
+			driver.FeatureSSH:        true,
 			driver.FeatureDockerLoad: true,
 		},
 		Notes: []string{

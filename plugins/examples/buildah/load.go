@@ -40,8 +40,8 @@ func (b *builder) pingEngine(ctx context.Context) error {
 // holds the image (its ID is the image's config digest, so the same
 // build gives the same ID), tagging is enough; else the first tag is
 // pushed with buildah's docker-daemon transport and the rest tagged.
-func (b *builder) load(ctx context.Context, id string, tags []string, p *progress) error {
-	p.begin("load", "loading into the Docker engine as "+strings.Join(tags, ", "))
+func (b *builder) load(ctx context.Context, id string, tags []string, out *output) error {
+	out.steps.Start("load", "loading into the Docker engine as "+strings.Join(tags, ", "))
 	cli, err := b.engine()
 	if err != nil {
 		return err
@@ -50,21 +50,21 @@ func (b *builder) load(ctx context.Context, id string, tags []string, p *progres
 	rest := tags
 	if _, err := cli.ImageInspect(ctx, id); cerrdefs.IsNotFound(err) {
 		args := append(b.globalArgs(), "push", id, "docker-daemon:"+withTag(tags[0]))
-		if err := b.run(ctx, args, p); err != nil {
+		if err := b.run(ctx, args, out); err != nil {
 			return err
 		}
 		rest = tags[1:]
 	} else if err != nil {
-		p.finish(err.Error())
+		out.steps.Fail(err.Error())
 		return fmt.Errorf("%w: asking the Docker engine for image %s: %v", driver.ErrDaemonUnreachable, id, err)
 	}
 	for _, t := range rest {
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: withTag(t)}); err != nil {
-			p.finish(err.Error())
+			out.steps.Fail(err.Error())
 			return fmt.Errorf("%w: tagging %s as %q in the Docker engine: %v", driver.ErrBuildFailed, id, t, err)
 		}
 	}
-	p.finish("")
+	out.steps.Complete()
 	return nil
 }
 

@@ -3,9 +3,11 @@
 // storage, chroot isolation: no daemon at all) and loads the image into the
 // Docker engine with `buildah push IMAGE docker-daemon:TAG`.
 //
-// Build and install it:
+// It is a Go module of its own, built as an outside driver is (see
+// plugins/README.md for what its go.mod needs). Build and install it:
 //
-//	go build -ldflags "-s -w" -o claude-bottle-driver-buildah ./plugins/examples/buildah
+//	cd plugins/examples/buildah
+//	go build -ldflags "-s -w" -o claude-bottle-driver-buildah .
 //	claude-bottle plugin install ./claude-bottle-driver-buildah
 //	claude-bottle build --driver buildah ...
 //

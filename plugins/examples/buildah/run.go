@@ -1,65 +1,39 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"strings"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/plugins/sdk/clirun"
 )
 
-// run runs buildah with args, turning its output into progress events.
-// A failure is a driver.ErrBuildFailed naming the failed step with
-// buildah's last lines; a canceled ctx stops buildah with SIGTERM.
-func (b *builder) run(ctx context.Context, args []string, p *progress) error {
-	cmd := exec.CommandContext(ctx, b.bin, args...)
+// run runs buildah with args, turning its output into progress. A
+// canceled ctx stops buildah (SIGTERM, then SIGKILL) and gives a
+// driver.ErrCanceled; a failure is a driver.ErrBuildFailed naming the
+// failed step and buildah's last line (its other output is in the
+// progress already).
+func (b *builder) run(ctx context.Context, args []string, out *output) error {
+	cmd := exec.Command(b.bin, args...)
 	cmd.Env = b.env()
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%w: starting %s: %v", driver.ErrUnsupported, b.bin, err)
-	}
-	var wg sync.WaitGroup
-	for stream, r := range map[int]io.Reader{1: stdout, 2: stderr} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := bufio.NewScanner(r)
-			sc.Buffer(make([]byte, 64*1024), 1024*1024)
-			for sc.Scan() {
-				p.line(stream, sc.Text())
-			}
-		}()
-	}
-	wg.Wait()
-	err = cmd.Wait()
-	if err == nil {
+	err := clirun.Run(ctx, cmd, clirun.Options{Line: out.line})
+	switch {
+	case err == nil:
 		return nil
-	}
-	failed := p.finish(err.Error())
-	if ctx.Err() != nil {
-		return driver.Canceled(ctx, fmt.Errorf("buildah stopped: %w", ctx.Err()))
+	case errors.Is(err, driver.ErrCanceled):
+		out.steps.Fail("canceled")
+		return err
+	case errors.Is(err, exec.ErrNotFound):
+		return fmt.Errorf("%w: %v; install buildah or point the driver at it with --driver-opt buildah=PATH", driver.ErrUnsupported, err)
 	}
 	where := "buildah " + args[len(b.globalArgs())]
-	if failed != "" {
+	if failed := out.steps.Fail(err.Error()); failed != "" {
 		where = fmt.Sprintf("step %q", failed)
 	}
-	return fmt.Errorf("%w: %s failed (%v); buildah's last output:\n  %s", driver.ErrBuildFailed, where, err, strings.Join(p.lastLines(), "\n  "))
+	return fmt.Errorf("%w: %s failed (%v): %s", driver.ErrBuildFailed, where, err, out.lastLine())
 }
 
 // env is buildah's environment: the plugin's, with the Docker engine the

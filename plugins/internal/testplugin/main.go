@@ -17,7 +17,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/claude-bottle/claude-bottle/driver"
-	"github.com/claude-bottle/claude-bottle/plugins"
 	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
@@ -29,7 +28,7 @@ func main() {
 		fmt.Print("and half a line without a newline: ")
 	case "v2":
 		plugin.Serve(&plugin.ServeConfig{
-			HandshakeConfig:  plugins.Handshake,
+			HandshakeConfig:  sdk.Handshake,
 			VersionedPlugins: map[int]plugin.PluginSet{2: {"driver": v2{}}},
 			GRPCServer:       plugin.DefaultGRPCServer,
 		})

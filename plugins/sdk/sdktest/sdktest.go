@@ -1,30 +1,34 @@
-// Package sdktest tests a claude-bottle driver plugin against a real host:
-// Start installs the plugin binary into a temporary state root and drives
-// it through the same plugins.Manager claude-bottle uses (checksum, start,
-// handshake, crash handling included); InProcess serves a Plugin value in
-// the test's own process over the same gRPC protocol, for fast unit tests
-// and debuggers.
+// Package sdktest tests a claude-bottle driver plugin as claude-bottle
+// runs it. Start installs a plugin binary (BuildPlugin builds it from
+// source) into a temporary state root and drives it through the real host
+// (checksum, start, handshake, crash handling included); InProcess serves a
+// sdk.Plugin in the test's own process over the same gRPC protocol, for
+// fast tests and debuggers; Conformance checks, with real builds where the
+// driver can make them, what claude-bottle needs of every driver.
 package sdktest
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/plugins"
+	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 	"github.com/claude-bottle/claude-bottle/plugins/sdk"
 )
 
-// Host is a real claude-bottle host for one plugin.
+// Host is a real claude-bottle host running one installed plugin.
 type Host struct {
-	// Manager is the host's plugin manager.
-	Manager *plugins.Manager
 	// Name is the driver's name.
 	Name string
-	// Installed is what installing the binary recorded.
-	Installed plugins.Installed
+	// Path is the installed copy of the plugin binary.
+	Path string
+	// SHA256 is the checksum recorded for it at install.
+	SHA256 string
+	// Description is what the plugin said of itself at install, with the
+	// protocol version the host negotiated.
+	Description sdk.Description
 }
 
 // Start installs the plugin binary at path into a temporary state root,
@@ -34,13 +38,17 @@ func Start(t testing.TB, path string, cfg driver.Config) (*Host, driver.Builder)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	m := plugins.NewManager(plugins.Options{Home: t.TempDir(), Config: cfg, Logger: cfg.Logger})
+	// Close waits for go-plugin's goroutines that read the plugin's
+	// output; the gate stops any other from logging after the test.
+	gate := &wire.LogGate{}
+	m := plugins.NewManager(plugins.Options{Home: t.TempDir(), Config: cfg, Logger: gate.Wrap(cfg.Log())})
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
 			t.Errorf("stopping the plugin: %v", err)
 		}
+		gate.ShutDown()
 	})
-	in, err := m.Install(ctx, path, "")
+	in, err := m.Install(ctx, path, plugins.InstallOptions{})
 	if err != nil {
 		t.Fatalf("installing %s: %v", path, err)
 	}
@@ -48,7 +56,11 @@ func Start(t testing.TB, path string, cfg driver.Config) (*Host, driver.Builder)
 	if err != nil {
 		t.Fatalf("opening driver %q: %v", in.Name, err)
 	}
-	return &Host{Manager: m, Name: in.Name, Installed: in}, b
+	h := &Host{Name: in.Name, Path: in.Path, SHA256: in.SHA256}
+	if d := in.Description; d != nil {
+		h.Description = sdk.Description{Name: d.Name, Version: d.Version, Usage: d.Usage, Priority: d.Priority, SDKVersion: d.SDKVersion, Protocol: d.Protocol}
+	}
+	return h, b
 }
 
 // InProcess serves p in the test's process and returns it as a Builder
@@ -57,43 +69,10 @@ func InProcess(t testing.TB, p sdk.Plugin, cfg driver.Config) driver.Builder {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, stop, err := plugins.InProcess(ctx, p, cfg)
+	b, stop, err := sdk.InProcess(ctx, p, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stop() })
 	return b
-}
-
-// Conformance checks what every driver must do, whatever it builds with:
-// describe itself, answer Check with nil or a classed error, and refuse a
-// malformed request with driver.ErrInvalidRequest before doing any work.
-func Conformance(t *testing.T, b driver.Builder) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	info, err := b.Info(ctx)
-	if err != nil {
-		t.Fatalf("Info: %v", err)
-	}
-	if info.Name == "" || info.Version == "" {
-		t.Errorf("Info = %+v: a driver must give its name and version", info)
-	}
-	if err := b.Check(ctx); err != nil && !classed(err) {
-		t.Errorf("Check failed with an unclassed error (wrap a driver.Err* class): %v", err)
-	}
-	_, err = b.Build(ctx, driver.Request{}, nil)
-	if !errors.Is(err, driver.ErrInvalidRequest) {
-		t.Errorf("Build of an empty request = %v; want driver.ErrInvalidRequest (call req.Validate first)", err)
-	}
-}
-
-func classed(err error) bool {
-	for _, c := range []error{driver.ErrDaemonUnreachable, driver.ErrInvalidDockerfile, driver.ErrInvalidRequest,
-		driver.ErrUnsupported, driver.ErrCanceled, driver.ErrBuildFailed, driver.ErrNotFound} {
-		if errors.Is(err, c) {
-			return true
-		}
-	}
-	return false
 }
