@@ -10,11 +10,13 @@ FUZZTIME ?= 15s
 
 all: build
 
+# Static (CGO_ENABLED=0): the binary is also every bottle's PID 1, mounted
+# into images that may have no C library; launch refuses a dynamic one.
 build:
-	$(GO) build -o $(BIN)/claude-bottle ./cmd/claude-bottle
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/claude-bottle ./cmd/claude-bottle
 
 install:
-	$(GO) install ./cmd/claude-bottle
+	CGO_ENABLED=0 $(GO) install ./cmd/claude-bottle
 
 setup:
 	bash scripts/setup

@@ -43,6 +43,9 @@ type Plan struct {
 	// Driver is the build driver; DriverReason says why it was chosen.
 	Driver       string `json:"driver"`
 	DriverReason string `json:"driver_reason,omitempty"`
+	// Network is the bottle's network, "none" or "open" (launch decides
+	// it from --network and config.toml; Resolve leaves it empty).
+	Network string `json:"network,omitempty"`
 	// Cwd is the host folder the agent works in, and DerivedImage the image
 	// layered on Image for it; both empty without --cwd.
 	Cwd          string `json:"cwd"`

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -51,6 +52,13 @@ type Launch struct {
 	// TranscriptDir is the agent's state folder inside the bottle, which is
 	// snapshotted when the bottle stops.
 	TranscriptDir string `toml:"transcript_dir"`
+	// Network is the bottles' network: "none" (the default) or "open".
+	Network string `toml:"network"`
+	// PidsLimit, Memory (like "4g" or "512m") and CPUs bound each bottle;
+	// zero or empty keeps claude-bottle's defaults.
+	PidsLimit int64   `toml:"pids_limit"`
+	Memory    string  `toml:"memory"`
+	CPUs      float64 `toml:"cpus"`
 }
 
 // Dashboard holds the settings of `claude-bottle dashboard`.
@@ -109,7 +117,7 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.transcript_dir, dashboard.{listen,tls_cert,tls_key,allow_hosts}"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.
@@ -120,7 +128,36 @@ func (f File) validate(path string, data []byte) error {
 	if f.Launch.TranscriptDir != "" && !strings.HasPrefix(f.Launch.TranscriptDir, "/") {
 		return badValue(path, data, "launch.transcript_dir", fmt.Sprintf("%q must be an absolute path inside the bottle", f.Launch.TranscriptDir))
 	}
+	return f.Launch.validate(path, data)
+}
+
+// validate checks the launch keys' values.
+func (l Launch) validate(path string, data []byte) error {
+	if l.Network != "" && l.Network != "none" && l.Network != "open" {
+		return badValue(path, data, "launch.network", fmt.Sprintf("%q: want \"none\" (no network, only the bottle socket) or \"open\" (the engine's default network)", l.Network))
+	}
+	if l.PidsLimit < 0 {
+		return badValue(path, data, "launch.pids_limit", fmt.Sprintf("%d: want a positive number of processes", l.PidsLimit))
+	}
+	if l.Memory != "" {
+		if _, err := ParseMemory(l.Memory); err != nil {
+			return badValue(path, data, "launch.memory", err.Error())
+		}
+	}
+	if l.CPUs < 0 {
+		return badValue(path, data, "launch.cpus", fmt.Sprintf("%v: want a positive number of cores", l.CPUs))
+	}
 	return nil
+}
+
+// ParseMemory reads a memory size as docker's --memory takes it: a
+// number of bytes with an optional unit, such as 4g, 512m or 1.5GiB.
+func ParseMemory(s string) (int64, error) {
+	n, err := units.RAMInBytes(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("memory %q: want a size such as 4g or 512m", s)
+	}
+	return n, nil
 }
 
 func hasScheme(addr string, schemes ...string) bool {

@@ -20,7 +20,7 @@ func TestLoadValid(t *testing.T) {
 		Repo: "/src/bottle-repo", Driver: "buildkit",
 		BuildKit: BuildKit{Addr: "tcp://127.0.0.1:1234", TLSCA: "/certs/ca.pem", TLSCert: "/certs/cert.pem", TLSKey: "/certs/key.pem", Insecure: true},
 		Docker:   Docker{Host: "unix:///var/run/docker.sock", Bin: "/usr/bin/docker"},
-		Launch:   Launch{TranscriptDir: "/home/agent/.claude"},
+		Launch:   Launch{TranscriptDir: "/home/agent/.claude", Network: "open", PidsLimit: 256, Memory: "2g", CPUs: 1.5},
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("Load(valid.toml) =\n%+v\nwant\n%+v", f, want)
@@ -52,6 +52,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad_addr_inline.toml", []string{":4:", `key "buildkit.addr"`, `"localhost"`}},
 		{"relative_transcript_dir.toml", []string{":3:", `key "launch.transcript_dir"`, "absolute path"}},
 		{"syntax_error.toml", []string{":2:"}},
+		{"bad_network.toml", []string{":3:", `key "launch.network"`, `"host"`, "want \"none\""}},
+		{"bad_memory.toml", []string{":4:", `key "launch.memory"`, `"lots"`, "4g"}},
+		{"bad_pids.toml", []string{":2:", `key "launch.pids_limit"`, "-5"}},
+		{"bad_cpus.toml", []string{":2:", `key "launch.cpus"`, "-1"}},
 		{"duplicate_key.toml", []string{":2:", `key "repo"`, "already defined"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -115,6 +119,10 @@ host = "tcp://file-docker:2375"
 bin = "/file/docker"
 [launch]
 transcript_dir = "/file/.claude"
+network = "open"
+pids_limit = 64
+memory = "512m"
+cpus = 2
 `
 
 var fullEnv = map[string]string{
@@ -142,15 +150,15 @@ func TestResolvePrecedence(t *testing.T) {
 		want  Settings
 	}{
 		{"flags win", withFile, fullFlags, fullEnv, Settings{
-			Repo: "/from/flag", RepoFrom: "--repo", Driver: "flag-driver", DriverFrom: "--driver", TranscriptDir: "/file/.claude",
+			Repo: "/from/flag", RepoFrom: "--repo", Driver: "flag-driver", DriverFrom: "--driver", TranscriptDir: "/file/.claude", Network: "open", Limits: fileLimits,
 			DriverConfig: dc("tcp://flag:1", "/flag/ca", "/flag/cert", "/flag/key", true, "tcp://flag-docker:2375", "/flag/docker", map[string]string{"k": "v"}),
 		}},
 		{"environment over file", withFile, Flags{}, fullEnv, Settings{
-			Repo: "/from/env", RepoFrom: "$CLAUDE_BOTTLE_REPO", Driver: "env-driver", DriverFrom: "$CLAUDE_BOTTLE_DRIVER", TranscriptDir: "/file/.claude",
+			Repo: "/from/env", RepoFrom: "$CLAUDE_BOTTLE_REPO", Driver: "env-driver", DriverFrom: "$CLAUDE_BOTTLE_DRIVER", TranscriptDir: "/file/.claude", Network: "open", Limits: fileLimits,
 			DriverConfig: dc("tcp://env:1", "/file/ca", "/file/cert", "/file/key", true, "tcp://env-docker:2375", "/file/docker", nil),
 		}},
 		{"file over defaults", withFile, Flags{}, nil, Settings{
-			Repo: "/from/file", RepoFrom: filepath.Join(withFile, FileName), Driver: "file-driver", DriverFrom: Position(filepath.Join(withFile, FileName), "driver"), TranscriptDir: "/file/.claude",
+			Repo: "/from/file", RepoFrom: filepath.Join(withFile, FileName), Driver: "file-driver", DriverFrom: Position(filepath.Join(withFile, FileName), "driver"), TranscriptDir: "/file/.claude", Network: "open", Limits: fileLimits,
 			DriverConfig: dc("tcp://file:1", "/file/ca", "/file/cert", "/file/key", true, "tcp://file-docker:2375", "/file/docker", nil),
 		}},
 		{"defaults", t.TempDir(), Flags{}, nil, Settings{TranscriptDir: DefaultTranscriptDir}},
@@ -167,6 +175,10 @@ func TestResolvePrecedence(t *testing.T) {
 		})
 	}
 }
+
+// fileLimits are fullConfig's limits: the flags that override them are
+// launch's own, applied in the CLI.
+var fileLimits = Limits{Pids: 64, Memory: 512 << 20, CPUs: 2}
 
 func dc(addr, ca, cert, key string, insecure bool, host, bin string, opts map[string]string) driver.Config {
 	return driver.Config{

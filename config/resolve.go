@@ -40,9 +40,22 @@ type Settings struct {
 	DriverConfig driver.Config
 	// TranscriptDir is the agent's state folder inside a bottle.
 	TranscriptDir string
+	// Network is the bottles' network from the config file: "" (the
+	// default, none), "none" or "open".
+	Network string
+	// Limits are the bottles' limits from the config file; zero fields
+	// keep claude-bottle's defaults.
+	Limits Limits
 	// Dashboard is the config file's [dashboard] table, its paths made
 	// absolute.
 	Dashboard Dashboard
+}
+
+// Limits are a bottle's resource limits as the config file sets them.
+type Limits struct {
+	Pids   int64
+	Memory int64 // bytes
+	CPUs   float64
 }
 
 // DefaultTranscriptDir is where Claude Code keeps its state in the default
@@ -61,6 +74,11 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(root, *p) // the file's relative path is the file's
 		}
+	}
+	s.Network = f.Launch.Network
+	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
+	if f.Launch.Memory != "" {
+		s.Limits.Memory, _ = ParseMemory(f.Launch.Memory) // checked by Load
 	}
 	s.Repo, s.RepoFrom = firstFrom(
 		[2]string{flags.Repo, "--repo"},

@@ -1,9 +1,11 @@
 // Package inbottle is the side of claude-bottle that runs inside a bottle:
-// the client of the bottle socket, the MCP server the agent calls
-// (`claude-bottle mcp`), the plain `request capability` command, the
-// PostToolUseFailure hook and Claude Code's managed configuration. It talks
-// to the socket only: it imports no engine client, no host state and no
-// key, only the protocol in package bottleapi.
+// the bottle's PID 1 (Init: the agent's HOME and user, reaping, signals,
+// the loopback forwarder), the client of the bottle socket, the MCP server
+// the agent calls (`claude-bottle mcp`), the plain `request capability`
+// command, the PostToolUseFailure hook and Claude Code's managed
+// configuration. It talks to the socket only: it imports no engine
+// client, no host state and no key, only the protocol in package
+// bottleapi.
 package inbottle
 
 import (

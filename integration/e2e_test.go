@@ -178,7 +178,7 @@ func TestLaunchDryRunAndTwin(t *testing.T) {
 	home := strings.TrimPrefix(c.env[0], "CLAUDE_BOTTLE_HOME=")
 
 	res := c.run(0, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--dry-run", "--", "sleep", "30")...)
-	for _, want := range []string{"build: driver buildkit builds " + filepath.Join(repo, "Dockerfile"), "derive: claude-bottle-cwd-" + slug, "run: docker run --name claude-bottle-" + slug, "-v " + cwd + ":" + cwd, "sleep 30"} {
+	for _, want := range []string{"build: driver buildkit builds " + filepath.Join(repo, "Dockerfile"), "derive: claude-bottle-cwd-" + slug, "run: docker run --name claude-bottle-" + slug, "--mount type=bind,src=" + cwd + ",dst=" + cwd + " ", "--cap-drop ALL", "--network none", "sleep 30"} {
 		if !strings.Contains(res.Stdout, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, res.Stdout)
 		}

@@ -58,6 +58,9 @@ func TestLaunchLibrary(t *testing.T) {
 	ro := launch.RunOptions{
 		Cmd:           []string{"sh", "-c", "cat /etc/which project.txt; pwd; echo kept > /home/node/.claude/note; exit 3"},
 		TranscriptDir: "/home/node/.claude", Stdout: &out, Stderr: &errOut,
+		// This test binary is not static (nor claude-bottle): the bottle's
+		// PID 1 is the CLI's binary, built static.
+		Containment: launch.Containment{Binary: testenv.ClaudeBottle(t)},
 	}
 	res, err := launch.Launch(ctx, po, ro)
 	if err != nil {

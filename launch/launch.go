@@ -68,6 +68,9 @@ type RunOptions struct {
 	Terminal Terminal
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
+	// Containment is how the bottle holds its agent: network, limits,
+	// mounts and the host user (container.go).
+	Containment
 }
 
 // Prepared is a bottle whose image is ready to run.

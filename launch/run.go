@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -54,6 +53,8 @@ type Spec struct {
 	Terminal Terminal
 	// Log receives diagnostics.
 	Log *slog.Logger
+	// Containment is how the bottle holds its agent (container.go).
+	Containment
 }
 
 // Terminal is the host terminal a TTY bottle is attached to.
@@ -96,12 +97,20 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 			return Outcome{}, engineError("removing the stopped container "+name, err)
 		}
 	}
-	id, err := create(ctx, cli, name, s)
+	su, err := setupRun(ctx, cli, s)
 	if err != nil {
 		return Outcome{}, err
 	}
 	if !s.Keep {
-		defer cli.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true})
+		defer su.cleanup()
+	}
+	id, err := create(ctx, cli, name, s, su)
+	if err != nil {
+		su.cleanup() // nothing was kept
+		return Outcome{}, err
+	}
+	if !s.Keep {
+		defer removeContainer(ctx, cli, id)
 	}
 	if s.Resume {
 		if err := restoreTranscript(ctx, cli, id, s); err != nil {
@@ -122,6 +131,14 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 	return out, nil
 }
 
+// removeContainer removes the bottle's container, within removeBound
+// even when ctx is canceled (the run is over either way).
+func removeContainer(ctx context.Context, cli *client.Client, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeBound)
+	defer cancel()
+	cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+}
+
 // existing returns the ID of a container of that name and whether it runs.
 func existing(ctx context.Context, cli *client.Client, name string) (string, bool, error) {
 	res, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
@@ -134,19 +151,10 @@ func existing(ctx context.Context, cli *client.Client, name string) (string, boo
 	return res.Container.ID, res.Container.State != nil && res.Container.State.Running, nil
 }
 
-func create(ctx context.Context, cli *client.Client, name string, s Spec) (string, error) {
-	cfg := &container.Config{
-		Image: s.Image, Cmd: s.Cmd, Env: s.Env, Tty: s.TTY,
-		AttachStdout: true, AttachStderr: true,
-		Labels: map[string]string{bottle.SlugLabel: s.Slug},
-	}
-	if s.Stdin != nil {
-		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
-	}
-	host := &container.HostConfig{}
-	if s.Cwd != "" {
-		cfg.WorkingDir = s.Cwd
-		host.Binds = []string{s.Cwd + ":" + s.Cwd}
+func create(ctx context.Context, cli *client.Client, name string, s Spec, su runSetup) (string, error) {
+	cfg, host, err := containerConfig(s, su.paths, su.image)
+	if err != nil {
+		return "", err
 	}
 	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	if err != nil {
@@ -298,25 +306,10 @@ func attachRunning(ctx context.Context, cli *client.Client, id string, s Spec) (
 }
 
 // DockerRunEquivalent renders the run as the docker command that would do
-// the same, for --dry-run. Environment values are not shown.
+// the same, for --dry-run: the hardened container as Run makes it, from
+// the same config. Environment values are not shown. Nothing is inspected,
+// so what comes from the image, and the private folders a run makes, are
+// shown as {placeholders}.
 func DockerRunEquivalent(s Spec) []string {
-	args := []string{"docker", "run", "--name", bottle.ContainerName(s.Slug)}
-	if !s.Keep {
-		args = append(args, "--rm")
-	}
-	if s.Stdin != nil {
-		args = append(args, "-i")
-	}
-	if s.TTY {
-		args = append(args, "-t")
-	}
-	if s.Cwd != "" {
-		args = append(args, "-v", s.Cwd+":"+s.Cwd, "-w", s.Cwd)
-	}
-	for _, kv := range s.Env {
-		k, _, _ := strings.Cut(kv, "=")
-		args = append(args, "-e", k)
-	}
-	args = append(args, s.Image)
-	return append(args, s.Cmd...)
+	return dryRunArgs(s)
 }

@@ -50,11 +50,14 @@ func runSpec(p *bottle.Plan, ro RunOptions) Spec {
 	if p.DerivedImage != "" {
 		image = p.DerivedImage
 	}
+	c := ro.Containment
+	c.UID, c.GID, c.UserName = currentUser() // the agent is whoever launches it
 	return Spec{
 		Slug: p.Slug, Image: image, Cwd: p.Cwd, Bottle: p.State,
 		Cmd: ro.Cmd, Env: ro.Env, TranscriptDir: ro.TranscriptDir,
 		Resume: ro.Resume, Keep: ro.Keep, Attach: ro.Attach,
 		Stdin: ro.Stdin, Stdout: ro.Stdout, Stderr: ro.Stderr,
 		TTY: ro.TTY, Terminal: ro.Terminal, Log: ro.Log,
+		Containment: c,
 	}
 }

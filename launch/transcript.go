@@ -15,7 +15,10 @@ import (
 )
 
 // restoreTranscript copies the bottle's last snapshot into the container
-// before it starts, owned by the image's user. No snapshot is no error:
+// before it starts, owned as the snapshot's files are: by the host user,
+// who is the agent's user too. (The engine's CopyUIDGID would look up the
+// container's user, root for PID 1, in the image's passwd file, which an
+// image may not have.) No snapshot is no error:
 // the agent simply starts fresh.
 func restoreTranscript(ctx context.Context, cli *client.Client, id string, s Spec) error {
 	if _, ok, err := s.Bottle.Snapshot(); err != nil {
@@ -28,7 +31,7 @@ func restoreTranscript(ctx context.Context, cli *client.Client, id string, s Spe
 	go func() {
 		pw.CloseWithError(s.Bottle.TranscriptTar(pw, strings.TrimPrefix(s.TranscriptDir, "/")))
 	}()
-	_, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: pr, CopyUIDGID: true})
+	_, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})
 	pr.CloseWithError(err)
 	if err != nil {
 		return engineError(fmt.Sprintf("restoring the transcript into %s", s.TranscriptDir), err)

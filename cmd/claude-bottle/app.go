@@ -132,6 +132,7 @@ var commands = []func(a *app) *cobra.Command{
 	newPluginCmd,
 	newVersionCmd,
 	newDriverServeCmd,
+	newInitCmd,
 }
 
 const rootLong = `claude-bottle runs coding agents (Claude Code) in per-agent Docker containers

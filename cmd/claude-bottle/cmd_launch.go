@@ -25,6 +25,7 @@ type launchOptions struct {
 	keep, attach            bool
 	env                     []string
 	progress, transcriptDir string
+	contain                 containFlags
 }
 
 func newLaunchCmd(a *app) *cobra.Command {
@@ -58,6 +59,7 @@ func newLaunchCmd(a *app) *cobra.Command {
 	fl.StringArrayVarP(&o.env, "env", "e", nil, "environment variable KEY=VALUE for the bottle, passed at run time (KEY alone takes it from the environment)")
 	fl.StringVar(&o.progress, "progress", "auto", "build progress output: auto, tty, plain, rawjson or quiet")
 	fl.StringVar(&o.transcriptDir, "transcript-dir", "", "the agent's state folder inside the bottle (default /home/node/.claude, or launch.transcript_dir in config.toml)")
+	o.contain.bind(cmd)
 	return cmd
 }
 
@@ -84,15 +86,21 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
+	contain, err := a.containment(cmd, s, p, &o.contain)
+	if err != nil {
+		return err
+	}
 	v, err := a.viewPlan(p)
 	if err != nil {
 		return err
 	}
 	writeSummary(a.io.err, v)
+	a.warnContainment(contain)
 	ro, err := a.runOptions(s, o, command, env)
 	if err != nil {
 		return err
 	}
+	ro.Containment = contain
 	po := launch.PrepareOptions{Plan: p, Build: tmpl, NoBuild: o.noBuild}
 	if o.dryRun {
 		return writeDryRun(a.io.out, launch.Sequence(po, ro))

@@ -8,6 +8,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/plugins"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -57,6 +58,8 @@ var badInput = []error{
 	capability.ErrNoCapabilities,
 	capability.ErrNothingToRollBack,
 	capability.ErrUnknownPackageManager,
+	launch.ErrUnsafeCwd,
+	launch.ErrBadLimits,
 }
 
 // exitCode maps an error to claude-bottle's exit code: 130/143 for SIGINT

@@ -10,6 +10,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/config"
+	"github.com/claude-bottle/claude-bottle/launch"
 )
 
 // The preflight that plan and launch share: a bottle's plan with the
@@ -40,6 +41,7 @@ func writeSummary(w io.Writer, v *capability.PlanView) {
 		driver += "  (" + p.DriverReason + ")"
 	}
 	fmt.Fprintf(tw, "driver\t%s\n", driver)
+	fmt.Fprintf(tw, "network\t%s\n", launch.Network(p.Network).Describe())
 	if p.Cwd != "" {
 		fmt.Fprintf(tw, "cwd\t%s\n", p.Cwd)
 		fmt.Fprintf(tw, "derived image\t%s\n", p.DerivedImage)
@@ -63,5 +65,9 @@ func (a *app) planWith(ctx context.Context, src driverSource, slug string, s con
 		return nil, err
 	}
 	p.Driver, p.DriverReason, err = a.chooseDriver(ctx, src, s)
+	p.Network = string(launch.NetworkNone)
+	if s.Network != "" {
+		p.Network = s.Network // checked by config.Load
+	}
 	return p, err
 }

@@ -43,6 +43,10 @@ func ClaudeBottle(t testing.TB) string {
 			return
 		}
 		dir, err := os.MkdirTemp("", "claude-bottle-bin-")
+		if err == nil {
+			// Readable by all: tests run the binary as a non-root user too.
+			err = os.Chmod(dir, 0o755)
+		}
 		if err != nil {
 			binErr = err
 			return
@@ -50,6 +54,9 @@ func ClaudeBottle(t testing.TB) string {
 		AtExit(func() { os.RemoveAll(dir) })
 		binPath = filepath.Join(dir, "claude-bottle")
 		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/claude-bottle")
+		// Static, as make build makes it: launch mounts this binary as the
+		// bottle's PID 1 and refuses a dynamic one.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("go build ./cmd/claude-bottle: %v\n%s", err, out)

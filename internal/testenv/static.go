@@ -3,51 +3,19 @@ package testenv
 import (
 	"debug/elf"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 )
 
-var (
-	staticOnce sync.Once
-	staticPath string
-	staticErr  error
-)
-
-// StaticClaudeBottle builds claude-bottle once per test binary with
-// CGO_ENABLED=0, as bottles get it (it runs in images with no libc), checks
-// that the ELF asks for no interpreter, and returns its path (mode 0755,
-// in a folder removed when the test binary ends).
+// StaticClaudeBottle returns the claude-bottle binary ClaudeBottle builds
+// (with CGO_ENABLED=0, as bottles get it: it runs in images with no libc),
+// checked to ask for no ELF interpreter. One build serves both.
 func StaticClaudeBottle(t testing.TB) string {
 	t.Helper()
-	staticOnce.Do(func() {
-		root, err := RepoRoot()
-		if err != nil {
-			staticErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "claude-bottle-static-")
-		if err != nil {
-			staticErr = err
-			return
-		}
-		AtExit(func() { os.RemoveAll(dir) })
-		staticPath = filepath.Join(dir, "claude-bottle")
-		cmd := exec.Command("go", "build", "-o", staticPath, "./cmd/claude-bottle")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			staticErr = fmt.Errorf("CGO_ENABLED=0 go build ./cmd/claude-bottle: %v\n%s", err, out)
-			return
-		}
-		staticErr = checkStatic(staticPath)
-	})
-	if staticErr != nil {
-		t.Fatalf("%v", staticErr)
+	bin := ClaudeBottle(t)
+	if err := checkStatic(bin); err != nil {
+		t.Fatalf("%v", err)
 	}
-	return staticPath
+	return bin
 }
 
 // checkStatic refuses an ELF with a PT_INTERP program header (one that
