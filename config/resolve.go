@@ -43,6 +43,10 @@ type Settings struct {
 	// Dashboard is the config file's [dashboard] table, its paths made
 	// absolute.
 	Dashboard Dashboard
+	// PushName is the config file's push name template ([push] name), or
+	// ""; PushNameFrom names where it is set, for messages about it.
+	PushName     string
+	PushNameFrom string
 }
 
 // DefaultTranscriptDir is where Claude Code keeps its state in the default
@@ -61,6 +65,9 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(root, *p) // the file's relative path is the file's
 		}
+	}
+	if f.Push.Name != "" {
+		s.PushName, s.PushNameFrom = f.Push.Name, Position(path, "push.name")
 	}
 	s.Repo, s.RepoFrom = firstFrom(
 		[2]string{flags.Repo, "--repo"},
