@@ -19,8 +19,9 @@ import (
 //     an image or cache reference): the last would silently win;
 //   - a local cache to import from that is not there (BuildKit would make
 //     an empty folder and build without it);
-//   - a request field the driver says it cannot honour here (Info's
-//     features), said once instead of once a bottle.
+//   - a driver that does not answer Info (a plugin that cannot start), or
+//     a request field it says it cannot honour here (Info's features),
+//     said once instead of once a bottle.
 //
 // Its error is classed as bad input (driver.ErrInvalidRequest,
 // driver.ErrUnsupported, driver.ErrInvalidDockerfile) and names the
@@ -79,9 +80,11 @@ func checkCacheSources(specs []driver.CacheSpec) error {
 }
 
 // checkFeatures refuses, once, what the driver declares it cannot do here.
+// Asking the driver also starts it: a plugin that cannot start (a changed
+// checksum, a protocol it does not speak) is refused before any build.
 func checkFeatures(ctx context.Context, o Options) error {
 	req := o.Request
-	if o.Builder == nil || (len(req.CacheTo) == 0 && len(req.CacheFrom) == 0 && !req.Push && len(req.Outputs) == 0) {
+	if o.Builder == nil {
 		return nil
 	}
 	info, err := o.Builder.Info(ctx)
