@@ -45,6 +45,9 @@ func TestBuildRefusesBeforeBuilding(t *testing.T) {
 			f.write("home/config.toml", "[push]\nname = \"{image}:{tag}\"\n")
 			return append([]string{"build", "a", "--push"}, standalone(f)...)
 		}, []string{"config.toml:2:", `"push.name"`, "names no registry"}},
+		{"launch --push", func(f *cliFixture) []string {
+			return append([]string{"launch", "a", "--push", "--dry-run"}, standalone(f)...)
+		}, []string{"--push: launch does not push", "Docker Hub", "claude-bottle build SLUG --push --push-name"}},
 		{"push name placeholder unknown", func(f *cliFixture) []string {
 			return append([]string{"build", "a", "--push", "--push-name", "reg.example/{bottle}"}, standalone(f)...)
 		}, []string{"unknown placeholder {bottle}"}},
