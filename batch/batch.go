@@ -12,7 +12,10 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +41,10 @@ type Options struct {
 	// Request.Push each bottle's image is pushed as the name it renders to,
 	// and only as that name; Push without one is refused.
 	PushName string
+	// Bottles are the settings of bottles of their own (a bottles file's):
+	// each goes under Request for its bottle, and its PushName over the
+	// batch's.
+	Bottles map[string]Settings
 	// Sink returns where a build's progress goes; label names the build
 	// (the slugs it serves). Nil discards progress.
 	Sink func(label string) driver.Sink
@@ -79,14 +86,16 @@ func Build(ctx context.Context, plans []*bottle.Plan, o Options) []Outcome {
 	return spread(plans, jobs, results)
 }
 
-// group makes one job per distinct build: bottles whose Dockerfile,
-// context, tag and (expanded) request are the same share one.
+// group makes one job per distinct build: bottles whose requests
+// (Dockerfile, context, tag and options, {slug} filled in) are the same
+// share one.
 func group(plans []*bottle.Plan, o Options) []*job {
 	byKey := map[string]*job{}
 	var jobs []*job
 	for _, p := range plans {
 		req, pushed, err := bottleRequest(p, o)
-		key := p.Dockerfile + "\x00" + p.Context + "\x00" + p.Image + "\x00" + strings.Join(destinations(req), "\x00") + "\x00" + pushed
+		k, _ := json.Marshal(req) // the request's JSON form is all of it but the secret values
+		key := string(k) + "\x00" + pushed
 		if j, ok := byKey[key]; ok && err == nil {
 			j.slugs = append(j.slugs, p.Slug)
 			continue
@@ -203,4 +212,46 @@ func Skipped(p *bottle.Plan, driverName string, err error) Outcome {
 		err = errors.New("not built")
 	}
 	return notBuilt(&job{plan: p}, Options{Driver: driverName}, StatusSkipped, err, 0)
+}
+
+// Planned is one bottle's build as a batch would run it.
+type Planned struct {
+	Slug string `json:"slug"`
+	// Image is the local tag; Dockerfile and Context what is built.
+	Image      string `json:"image"`
+	Dockerfile string `json:"dockerfile"`
+	Context    string `json:"context"`
+	// Request is the build request, {slug} filled in and the bottle's
+	// Settings applied; a push is its registry output.
+	Request driver.Request `json:"request"`
+	// Push is the name the image is pushed as, with Request.Push.
+	Push string `json:"push,omitempty"`
+	// SharedWith names the bottle whose build this bottle shares.
+	SharedWith string `json:"shared_with,omitempty"`
+}
+
+// Plan returns each bottle's build as Build would run it, building
+// nothing (for `build --print`). Its error is the first bottle whose push
+// name cannot be made.
+func Plan(plans []*bottle.Plan, o Options) ([]Planned, error) {
+	jobs := group(plans, o)
+	var out []Planned
+	for _, j := range jobs {
+		if j.err != nil {
+			return nil, fmt.Errorf("bottle %s: %w", j.slugs[0], j.err)
+		}
+		for _, s := range j.slugs {
+			pl := Planned{Slug: s, Image: j.plan.Image, Dockerfile: j.plan.Dockerfile, Context: j.plan.Context, Request: j.req, Push: j.pushed}
+			if s != j.slugs[0] {
+				pl.SharedWith = j.slugs[0]
+			}
+			out = append(out, pl)
+		}
+	}
+	order := map[string]int{}
+	for i, p := range plans {
+		order[p.Slug] = i
+	}
+	slices.SortFunc(out, func(a, b Planned) int { return order[a.Slug] - order[b.Slug] })
+	return out, nil
 }

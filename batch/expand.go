@@ -17,21 +17,24 @@ import (
 const SlugPlaceholder = "{slug}"
 
 // bottleRequest is the build request of one bottle: the batch's options
-// with {slug} filled in, and, with push, the push output for the name the
-// template gives the bottle. pushed is that name.
+// over the bottle's own settings, {slug} filled in, and, with push, the
+// push output for the name the template gives the bottle. pushed is that
+// name.
 func bottleRequest(p *bottle.Plan, o Options) (req driver.Request, pushed string, err error) {
-	req = p.RequestWith(o.Request)
+	own := o.Bottles[p.Slug]
+	req = own.apply(p.RequestWith(o.Request))
+	tmpl := first(own.PushName, o.PushName)
 	req.Outputs = expandOutputs(req.Outputs, p.Slug)
 	req.CacheTo = expandCache(req.CacheTo, p.Slug)
 	req.CacheFrom = expandCache(req.CacheFrom, p.Slug)
 	if !req.Push {
 		return req, "", nil
 	}
-	if o.PushName == "" {
+	if tmpl == "" {
 		return req, "", fmt.Errorf("%w: --push: no push name, so no registry to push to (nothing goes to Docker Hub unasked); "+
 			"pass --push-name REGISTRY/REPO/{image}:{tag} or set [push] name in config.toml", driver.ErrInvalidRequest)
 	}
-	if pushed, err = bottle.PushName(o.PushName, p.Slug, p.Image); err != nil {
+	if pushed, err = bottle.PushName(tmpl, p.Slug, p.Image); err != nil {
 		return req, "", fmt.Errorf("%w: %w", driver.ErrInvalidRequest, err)
 	}
 	// The push is an output of its own, so that only the push name goes

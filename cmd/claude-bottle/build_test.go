@@ -175,3 +175,75 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildFilePrint: a bottles file gives each bottle its own settings,
+// flags win over it, and --print shows the builds resolved without a
+// driver or a build.
+func TestBuildFilePrint(t *testing.T) {
+	f := buildFixture(t)
+	file := f.write("bottles.toml", `[defaults]
+build_args = { VERSION = "1" }
+push_name = "registry.example:5000/team/{slug}:{tag}"
+cache_to = ["type=registry,ref=registry.example:5000/cache:{slug},mode=max"]
+
+[bottles.a]
+target = "final"
+
+[bottles.b]
+build_args = { VERSION = "2", ONLY_B = "yes" }
+push_name = "registry.example:5000/b-alone:{tag}"
+`)
+	var got struct {
+		Bottles map[string]struct {
+			Image, Push string
+			Request     struct {
+				Target    string            `json:"target"`
+				BuildArgs map[string]string `json:"build_args"`
+				CacheTo   []struct {
+					Attrs map[string]string `json:"attrs"`
+				} `json:"cache_to"`
+				Outputs []struct {
+					Type  string            `json:"type"`
+					Attrs map[string]string `json:"attrs"`
+				} `json:"outputs"`
+			}
+		}
+	}
+	before := cliTree(t, f.home)
+	r := f.ok("build", "--file", file, "--print", "--push", "--build-arg", "FLAG=on", "--repo", f.repo)
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil {
+		t.Fatalf("--print is not JSON: %v\n%s", err, r.out)
+	}
+	a, b := got.Bottles["a"], got.Bottles["b"]
+	if len(got.Bottles) != 2 || a.Push != "registry.example:5000/team/a:latest" || a.Request.Target != "final" ||
+		a.Request.BuildArgs["VERSION"] != "1" || a.Request.BuildArgs["FLAG"] != "on" || a.Request.CacheTo[0].Attrs["ref"] != "registry.example:5000/cache:a" {
+		t.Errorf("a = %+v", a)
+	}
+	if b.Push != "registry.example:5000/b-alone:latest" || b.Request.BuildArgs["VERSION"] != "2" || b.Request.BuildArgs["ONLY_B"] != "yes" ||
+		len(b.Request.Outputs) != 2 || b.Request.Outputs[1].Attrs["name"] != b.Push || b.Image != "claude-bottle-rebuilt-b:latest" {
+		t.Errorf("b = %+v", b)
+	}
+	if after := cliTree(t, f.home); after != before {
+		t.Errorf("--print wrote to the state root:\n%s", after)
+	}
+	// A flag wins over the file: --push-name over every push_name, a
+	// --build-arg over the file's value.
+	r = f.ok("build", "--file", file, "--print", "--push", "--push-name", "reg.example/{slug}", "--build-arg", "VERSION=9", "--repo", f.repo, "b")
+	got.Bottles = nil
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got.Bottles) != 1 || got.Bottles["b"].Push != "reg.example/b" || got.Bottles["b"].Request.BuildArgs["VERSION"] != "9" {
+		t.Errorf("flags over the file: %+v, %v", got.Bottles, err)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"build", "--file", file, "c"}, `does not list bottle "c" (it lists a, b)`},
+		{[]string{"build", "--file", file, "--all"}, "pass --all or --file, not both"},
+		{[]string{"build", "--file", f.write("bad.toml", "[bottles.a]\ntags = []\n")}, `bad.toml:2: unknown key "bottles.a.tags"`},
+		{[]string{"build", "--file", f.write("badpush.toml", "[bottles.a]\npush_name = \"a/{slug}\"\n"), "--push"}, "names no registry"},
+	} {
+		r := f.run("", append(tc.args, "--repo", f.repo, "--print")...)
+		wantOneLineError(t, r, exitUsage, tc.want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/spf13/cobra"
@@ -29,6 +30,8 @@ type buildOptions struct {
 	pushName     string
 	load         bool
 	rebase       bool
+	file         string
+	print        bool
 }
 
 const buildLong = `Builds each named bottle's image from its plan: its own Dockerfile override with the
@@ -47,7 +50,12 @@ so the engine keeps the image it had (add --load to load it too). {slug} in an
 bottle's slug; two bottles with one destination are refused. --push pushes each
 bottle's image as the name --push-name (or [push] name in config.toml) gives it,
 such as 'registry.example:5000/team/{image}:{tag}' ({slug}, {image}, {tag}); a
-name must start with a registry host, so nothing goes to Docker Hub unasked.`
+name must start with a registry host, so nothing goes to Docker Hub unasked.
+
+A bottles file (--file bottles.toml) lists the bottles to build, each with its own
+build_args, labels, target, push_name, cache_from and cache_to over [defaults];
+flags given on the command line win over it. --print shows each bottle's build as
+JSON, resolved, and builds nothing.`
 
 func newBuildCmd(a *app) *cobra.Command {
 	var o buildOptions
@@ -68,6 +76,8 @@ func newBuildCmd(a *app) *cobra.Command {
 	fl.StringVar(&o.metadataFile, "metadata-file", "", "write each bottle's result as JSON to this file (schema in the README)")
 	fl.StringVar(&o.pushName, "push-name", "", "with --push, the name each image is pushed as: REGISTRY/REPO/{image}:{tag}, with {slug}, {image}, {tag} (default [push] name in config.toml)")
 	fl.BoolVar(&o.load, "load", false, "with --output, load the image into the Docker engine too (--output alone leaves the engine's image as it was)")
+	fl.StringVarP(&o.file, "file", "f", "", "bottles file: the bottles to build and the settings of each (see the help above)")
+	fl.BoolVar(&o.print, "print", false, "print each bottle's build as JSON, resolved, and build nothing")
 	fl.BoolVar(&o.rebase, "rebase", false, "first render the override of each bottle whose base changed again, build it and swap it in (`capability rebase`)")
 	fl.Lookup("output").Usage = "output instead of loading into the Docker engine: type=oci|docker|local|tar,dest=PATH or type=registry,name=REF ({slug} allowed; add --load to load too)"
 	fl.Lookup("push").Usage = "push each bottle's image as its --push-name"
@@ -93,6 +103,9 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 	r, s, err := a.prepareBuild(args, o)
 	if err != nil {
 		return err
+	}
+	if o.print {
+		return a.printBuild(r)
 	}
 	src, err := a.drivers(s)
 	if err != nil {
@@ -165,6 +178,9 @@ func (a *app) prepareBuild(args []string, o *buildOptions) (*buildRun, config.Se
 		return nil, s, err
 	}
 	if r.batch.PushName, err = pushName(o, s); err != nil {
+		return nil, s, err
+	}
+	if args, err = r.fromFile(args); err != nil {
 		return nil, s, err
 	}
 	if r.plans, err = a.plans(args, o.all, s, ""); err != nil {
@@ -290,12 +306,61 @@ func (o *buildOptions) check(args []string) error {
 	switch {
 	case o.all && len(args) > 0:
 		return usageErr(errors.New("name bottles or pass --all, not both"))
-	case !o.all && len(args) == 0:
-		return usageErr(errors.New("build needs bottle slugs or --all; see `claude-bottle build --help`"))
+	case o.all && o.file != "":
+		return usageErr(errors.New("--file lists the bottles to build: pass --all or --file, not both"))
+	case !o.all && len(args) == 0 && o.file == "":
+		return usageErr(errors.New("build needs bottle slugs, --all or --file; see `claude-bottle build --help`"))
 	case o.jobs < 1:
 		return usageErr(fmt.Errorf("--jobs %d: want 1 or more", o.jobs))
 	case o.load && len(o.outputs) == 0:
 		return usageErr(errors.New("--load goes with --output (without one, the image is loaded anyway)"))
 	}
 	return nil
+}
+
+// fromFile reads the bottles file, if any: the bottles to build when none
+// are named, and the settings of each. A flag given on the command line
+// wins over the file (the request's own values win in the batch; a
+// --push-name over each bottle's push_name).
+func (r *buildRun) fromFile(args []string) ([]string, error) {
+	if r.o.file == "" {
+		return args, nil
+	}
+	f, err := batch.ReadFile(r.o.file)
+	if err != nil {
+		return nil, err
+	}
+	if len(args) == 0 {
+		args = f.Slugs()
+	}
+	r.batch.Bottles = map[string]batch.Settings{}
+	for _, slug := range args {
+		own, ok := f.For(slug)
+		if !ok {
+			return nil, usageErr(fmt.Errorf("--file %s does not list bottle %q (it lists %s); add a [bottles.%s] table or leave the slug out", r.o.file, slug, strings.Join(f.Slugs(), ", "), slug))
+		}
+		if r.o.pushName != "" {
+			own.PushName = ""
+		} else if own.PushName != "" && r.o.push {
+			if err := bottle.CheckPushName(own.PushName); err != nil {
+				return nil, usageErr(fmt.Errorf("--file %s: bottle %s: %w", r.o.file, slug, err))
+			}
+		}
+		r.batch.Bottles[slug] = own
+	}
+	return args, nil
+}
+
+// printBuild prints each bottle's build, resolved, as JSON keyed by slug
+// (as `docker buildx bake --print` shows its targets), and builds nothing.
+func (a *app) printBuild(r *buildRun) error {
+	planned, err := batch.Plan(r.plans, r.batch)
+	if err != nil {
+		return err
+	}
+	byslug := make(map[string]batch.Planned, len(planned))
+	for _, p := range planned {
+		byslug[p.Slug] = p
+	}
+	return writeJSON(a.io.out, map[string]any{"bottles": byslug})
 }
