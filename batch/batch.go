@@ -216,6 +216,7 @@ func Skipped(p *bottle.Plan, driverName string, err error) Outcome {
 
 // Planned is one bottle's build as a batch would run it.
 type Planned struct {
+	// Slug is the bottle.
 	Slug string `json:"slug"`
 	// Image is the local tag; Dockerfile and Context what is built.
 	Image      string `json:"image"`

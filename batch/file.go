@@ -29,7 +29,10 @@ import (
 
 // Settings are one bottle's own build settings. Build gives them to the
 // bottle's build over Options.Request, which wins where both set a value
-// (build arguments and labels are merged key by key).
+// (build arguments and labels are merged key by key). The fields are the
+// request's of the same names (driver.Request), PushName a push name
+// template (bottle.PushName); a nil cache list is none given, an empty
+// one none wanted.
 type Settings struct {
 	BuildArgs map[string]string  `json:"build_args,omitempty"`
 	Labels    map[string]string  `json:"labels,omitempty"`

@@ -34,12 +34,15 @@ const (
 // carries no Image, ImageID or pushed name: a script that pushes or runs
 // what the file names must never get the image an earlier build left.
 type Outcome struct {
-	SchemaVersion int    `json:"schema_version"`
-	Slug          string `json:"slug"`
-	Status        Status `json:"status"`
+	// SchemaVersion is SchemaVersion, so a script can tell the format.
+	SchemaVersion int `json:"schema_version"`
+	// Slug is the bottle; Status what became of it.
+	Slug   string `json:"slug"`
+	Status Status `json:"status"`
 	// Image is the local tag the build loaded into the Docker engine; empty
 	// when the bottle did not build, or when --output replaced the load.
-	Image   string `json:"image,omitempty"`
+	Image string `json:"image,omitempty"`
+	// ImageID is the image's config digest, the engine's image ID.
 	ImageID string `json:"image_id,omitempty"`
 	// Digest is the manifest digest, where the build made one (a push, an
 	// OCI or docker archive).
@@ -56,6 +59,9 @@ type Outcome struct {
 	BxDigest     string `json:"containerimage.digest,omitempty"`
 	ConfigDigest string `json:"containerimage.config.digest,omitempty"`
 
+	// Dockerfile is what was built, Rebuilt whether it is the bottle's
+	// own override, Driver the driver that built it and Duration how long
+	// the build took, in seconds.
 	Dockerfile string  `json:"dockerfile"`
 	Rebuilt    bool    `json:"rebuilt"`
 	Driver     string  `json:"driver"`
@@ -67,7 +73,8 @@ type Outcome struct {
 	// SharedWith names the bottle whose build produced this image, when
 	// this bottle did not build it itself.
 	SharedWith string `json:"shared_with,omitempty"`
-	Error      string `json:"error,omitempty"`
+	// Error is why the bottle failed or was skipped, whole.
+	Error string `json:"error,omitempty"`
 	// ErrorAt is the Dockerfile line of the step that failed, when known.
 	ErrorAt *Location `json:"error_at,omitempty"`
 
@@ -81,7 +88,8 @@ type Outcome struct {
 	RecordErr error `json:"-"`
 }
 
-// Location is where in a Dockerfile a failed step is.
+// Location is where in a Dockerfile a failed step is: the file, and the
+// first and last line of the instruction (1-based).
 type Location struct {
 	Dockerfile string `json:"dockerfile"`
 	Line       int    `json:"line"`
