@@ -27,10 +27,17 @@ type recorder struct {
 	peak     atomic.Int32
 	failFor  string
 	duration time.Duration
+	// features are what Info declares; cached says every step is cached.
+	features map[driver.Feature]bool
+	cached   bool
+	infos    atomic.Int32
 }
 
-func (r *recorder) Info(context.Context) (driver.Info, error) { return driver.Info{Name: "rec"}, nil }
-func (r *recorder) Check(context.Context) error               { return nil }
+func (r *recorder) Info(context.Context) (driver.Info, error) {
+	r.infos.Add(1)
+	return driver.Info{Name: "rec", Features: r.features}, nil
+}
+func (r *recorder) Check(context.Context) error { return nil }
 
 func (r *recorder) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	n := r.running.Add(1)
@@ -44,16 +51,30 @@ func (r *recorder) Build(ctx context.Context, req driver.Request, sink driver.Si
 	r.mu.Lock()
 	r.built = append(r.built, req.Tags[0])
 	r.reqs = append(r.reqs, req)
+	calls := len(r.built)
 	r.mu.Unlock()
 	select {
 	case <-time.After(r.duration):
 	case <-ctx.Done():
 		return nil, driver.Canceled(ctx, ctx.Err())
 	}
+	// Progress as BuildKit sends it: Dockerfile steps, and steps of its
+	// own whose number changes from build to build.
+	t := time.Now()
+	ev := &driver.Event{Vertexes: []driver.Vertex{
+		{Digest: "sha256:1", Name: "[1/2] COPY busybox /bin/busybox", Completed: &t, Cached: true},
+		{Digest: "sha256:2", Name: "[2/2] RUN false", Completed: &t, Cached: r.cached},
+	}}
+	for i := range calls {
+		ev.Vertexes = append(ev.Vertexes, driver.Vertex{Digest: fmt.Sprintf("sha256:x%d", i), Name: "[internal] load metadata", Completed: &t})
+	}
 	if req.Tags[0] == r.failFor {
+		ev.Vertexes[1].Error = "process did not complete successfully: exit code: 1"
+		sink.Send(ev)
 		return nil, fmt.Errorf("%w: RUN false\nexit code 1", driver.ErrBuildFailed)
 	}
-	return &driver.Result{ImageID: "sha256:" + req.Tags[0], Steps: driver.StepCount{Total: 3, Cached: 1}}, nil
+	sink.Send(ev)
+	return &driver.Result{ImageID: "sha256:" + req.Tags[0], Digest: "sha256:m-" + req.Tags[0], Steps: driver.StepCount{Total: 2 + calls, Cached: 1}}, nil
 }
 
 // plan makes a bottle plan whose Dockerfile exists under root, so the
@@ -64,7 +85,7 @@ func plan(t *testing.T, root, slug, dockerfile, image string) *bottle.Plan {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte("FROM scratch\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("FROM scratch\nCOPY busybox /bin/busybox\nRUN false\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return &bottle.Plan{Slug: slug, Dockerfile: path, Context: root, Image: image}
@@ -140,8 +161,9 @@ func TestBuildHonoursJobsAndKeepsGoingAfterAFailure(t *testing.T) {
 	if len(failed) != 1 || failed[0].Slug != "b1" || !errors.Is(failed[0].Err, driver.ErrBuildFailed) {
 		t.Fatalf("failed = %+v, want only b1 with ErrBuildFailed", failed)
 	}
-	if got := failed[0].FirstLine(); got != "build failed: RUN false" {
-		t.Errorf("FirstLine = %q", got)
+	// The whole error, on one line: its end holds the exit code.
+	if got := failed[0].ErrorLine(); got != "build failed: RUN false exit code 1" {
+		t.Errorf("ErrorLine = %q", got)
 	}
 	if len(rec.built) != 6 {
 		t.Errorf("built %d images, want all 6 despite the failure", len(rec.built))
@@ -159,8 +181,8 @@ func TestBuildCanceledWhileQueued(t *testing.T) {
 		t.Fatalf("Build took %v after cancel", time.Since(start))
 	}
 	for _, o := range outs {
-		if !errors.Is(o.Err, driver.ErrCanceled) {
-			t.Errorf("%s: err = %v, want ErrCanceled", o.Slug, o.Err)
+		if !errors.Is(o.Err, driver.ErrCanceled) || o.OK() || o.Image != "" {
+			t.Errorf("%s: %s, err = %v, image %q; want ErrCanceled and no image", o.Slug, o.Status, o.Err, o.Image)
 		}
 	}
 }

@@ -16,10 +16,16 @@ import (
 // with a bottle whose lock a change holds, before the build waits for it.
 // `claude-bottle build` and the dashboard's rebuild both build this way.
 //
-// The error is only for a hold that could not be taken (nothing was
-// built); a failed build is in its outcome, and a build that could not be
-// recorded has RecordErr set.
+// A build is recorded only when it loaded the image into the engine: an
+// image sent only to an --output is not the bottle's image.
+//
+// The error is for a batch Check refuses or a hold that could not be
+// taken (nothing was built then); a failed build is in its outcome, and a
+// build that could not be recorded has RecordErr set.
 func BuildHeld(ctx context.Context, store *state.Store, plans []*bottle.Plan, o Options, waiting func(slug string)) ([]Outcome, error) {
+	if err := Check(ctx, plans, o); err != nil {
+		return nil, err
+	}
 	slugs := make([]string, len(plans))
 	for i, p := range plans {
 		slugs[i] = p.Slug
@@ -31,7 +37,7 @@ func BuildHeld(ctx context.Context, store *state.Store, plans []*bottle.Plan, o 
 	defer hold.Release()
 	outs := Build(ctx, plans, o)
 	for i, out := range outs {
-		if out.Err == nil && out.Error == "" {
+		if out.OK() && out.Image != "" {
 			outs[i].RecordErr = hold.Built(out.Slug, out.ImageID, o.User)
 		}
 	}

@@ -10,7 +10,9 @@ import (
 
 // This file is the one place where claude-bottle names things in the
 // Docker engine: every image tag, container name and label a bottle uses.
-// Other packages call these; none spells a name itself.
+// Other packages call these; none spells a name itself. The names an image
+// is pushed as are not made here but from the user's template, beside this
+// file in pushname.go.
 
 // BaseImage is the tag the repo's own Dockerfile is built as, shared by
 // every bottle that has no override of its own.

@@ -30,6 +30,7 @@ type File struct {
 	Docker    Docker    `toml:"docker"`
 	Launch    Launch    `toml:"launch"`
 	Dashboard Dashboard `toml:"dashboard"`
+	Push      Push      `toml:"push"`
 }
 
 // BuildKit holds the BuildKit driver's endpoint settings.
@@ -72,6 +73,15 @@ type Dashboard struct {
 	TLSKey  string `toml:"tls_key"`
 	// AllowHosts are more names the dashboard may be reached by.
 	AllowHosts []string `toml:"allow_hosts"`
+}
+
+// Push holds the settings of `claude-bottle build --push`.
+type Push struct {
+	// Name is the push name template: the registry name each bottle's
+	// image is pushed as, with {slug}, {image} and {tag} filled in per
+	// bottle (see bottle.PushName). It must name a registry host; there is
+	// no default, so nothing is ever pushed to Docker Hub unasked.
+	Name string `toml:"name"`
 }
 
 // Load reads the config file at path. A missing file is an empty config,
@@ -117,7 +127,7 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.

@@ -21,6 +21,7 @@ func TestLoadValid(t *testing.T) {
 		BuildKit: BuildKit{Addr: "tcp://127.0.0.1:1234", TLSCA: "/certs/ca.pem", TLSCert: "/certs/cert.pem", TLSKey: "/certs/key.pem", Insecure: true},
 		Docker:   Docker{Host: "unix:///var/run/docker.sock", Bin: "/usr/bin/docker"},
 		Launch:   Launch{TranscriptDir: "/home/agent/.claude", Network: "open", PidsLimit: 256, Memory: "2g", CPUs: 1.5},
+		Push:     Push{Name: "registry.example:5000/team/{image}:{tag}"},
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("Load(valid.toml) =\n%+v\nwant\n%+v", f, want)
@@ -223,6 +224,22 @@ func BenchmarkResolve(b *testing.B) {
 		if _, err := Resolve(root, Flags{}, noEnv); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestResolvePushName: [push] name reaches the settings with the line it
+// is set on, so an error about the template can point at it.
+func TestResolvePushName(t *testing.T) {
+	root := writeConfig(t, "driver = \"buildkit\"\n[push]\nname = \"reg.example/{image}:{tag}\"\n")
+	s, err := Resolve(root, Flags{}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, FileName) + `:3: key "push.name"`; s.PushName != "reg.example/{image}:{tag}" || s.PushNameFrom != want {
+		t.Errorf("PushName = %q from %q; want the template from %q", s.PushName, s.PushNameFrom, want)
+	}
+	if s, err := Resolve(t.TempDir(), Flags{}, noEnv); err != nil || s.PushName != "" || s.PushNameFrom != "" {
+		t.Errorf("no config: PushName = %q from %q, %v", s.PushName, s.PushNameFrom, err)
 	}
 }
 

@@ -49,6 +49,10 @@ type Settings struct {
 	// Dashboard is the config file's [dashboard] table, its paths made
 	// absolute.
 	Dashboard Dashboard
+	// PushName is the config file's push name template ([push] name), or
+	// ""; PushNameFrom names where it is set, for messages about it.
+	PushName     string
+	PushNameFrom string
 }
 
 // Limits are a bottle's resource limits as the config file sets them.
@@ -79,6 +83,9 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
 	if f.Launch.Memory != "" {
 		s.Limits.Memory, _ = ParseMemory(f.Launch.Memory) // checked by Load
+	}
+	if f.Push.Name != "" {
+		s.PushName, s.PushNameFrom = f.Push.Name, Position(path, "push.name")
 	}
 	s.Repo, s.RepoFrom = firstFrom(
 		[2]string{flags.Repo, "--repo"},

@@ -213,7 +213,7 @@ func (s *Server) runJob(j *job, builds bool, fn func(ctx context.Context, sink d
 	var sink driver.Sink = j
 	var printer *progress.Printer
 	if builds {
-		mode, _ := progress.ParseMode("plain", false)
+		mode, _ := progress.ParseMode("plain", "", false)
 		if p, err := progress.NewPrinter(ctx, j, mode); err == nil {
 			printer, sink = p, progress.Tee(p, j)
 		}

@@ -54,7 +54,9 @@ func (i Info) Supports(f Feature) bool { return i.Features[f] }
 // Feature names an optional capability of a driver.
 type Feature string
 
-// Features a driver may declare in Info.Features.
+// Features a driver may declare in Info.Features. FeatureCacheExport is
+// cache export other than inline (--cache-to type=registry or local):
+// inline cache rides in the image and needs no feature.
 const (
 	FeatureSecrets                   Feature = "secrets"
 	FeatureSSH                       Feature = "ssh"

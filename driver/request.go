@@ -46,7 +46,9 @@ type Request struct {
 	SSH []SSHSpec `json:"ssh,omitempty"`
 	// Push pushes the image to its registry as well.
 	Push bool `json:"push,omitempty"`
-	// Outputs replace the default output (load into the Docker engine).
+	// Outputs replace the default output (load into the Docker engine);
+	// an output of type docker with no dest (LoadOutput) keeps the load
+	// among them, as buildx's --load does.
 	Outputs []Output `json:"outputs,omitempty"`
 	// NoLoad skips loading the image into the Docker engine (useful with
 	// Push or Outputs alone).
@@ -80,6 +82,32 @@ type SSHSpec struct {
 type Output struct {
 	Type  string            `json:"type"`
 	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// LoadOutput is the output that loads the image into the Docker engine,
+// type=docker with no dest, as buildx's --load means it. It is the default
+// when a request has no Outputs; among other Outputs it keeps the load.
+func LoadOutput() Output { return Output{Type: "docker"} }
+
+// Loads reports whether o is LoadOutput: type docker with no dest.
+func (o Output) Loads() bool { return o.Type == "docker" && o.Attrs["dest"] == "" }
+
+// Loads reports whether the request loads its image into the Docker
+// engine: unless NoLoad, when it has no Outputs or one of them is
+// LoadOutput.
+func (r Request) Loads() bool {
+	if r.NoLoad {
+		return false
+	}
+	if len(r.Outputs) == 0 {
+		return true
+	}
+	for _, o := range r.Outputs {
+		if o.Loads() {
+			return true
+		}
+	}
+	return false
 }
 
 // SecretSource yields the value of a secret by its ID.

@@ -209,3 +209,23 @@ func TestHostSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestLoads(t *testing.T) {
+	tar := Output{Type: "tar", Attrs: map[string]string{"dest": "x.tar"}}
+	archive := Output{Type: "docker", Attrs: map[string]string{"dest": "x.tar"}}
+	for _, tc := range []struct {
+		req  Request
+		want bool
+	}{
+		{Request{}, true},
+		{Request{NoLoad: true}, false},
+		{Request{Outputs: []Output{tar}}, false},
+		{Request{Outputs: []Output{archive}}, false}, // a docker archive is a file, not the engine
+		{Request{Outputs: []Output{tar, LoadOutput()}}, true},
+		{Request{Outputs: []Output{LoadOutput()}, NoLoad: true}, false},
+	} {
+		if got := tc.req.Loads(); got != tc.want {
+			t.Errorf("%+v.Loads() = %v, want %v", tc.req, got, tc.want)
+		}
+	}
+}

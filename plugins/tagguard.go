@@ -44,7 +44,7 @@ const guardTimeout = 5 * time.Second
 // loadsIntoEngine reports whether req's image is loaded into the Docker
 // engine under its tags, where a driver could move them.
 func loadsIntoEngine(req driver.Request) bool {
-	return len(req.Tags) > 0 && !req.NoLoad && len(req.Outputs) == 0
+	return len(req.Tags) > 0 && req.Loads()
 }
 
 // newTagGuard notes where req's tags point now. It returns nil when the

@@ -5,7 +5,8 @@
 //
 //   - Printer renders them with BuildKit's progressui (tty, plain,
 //     rawjson, quiet), for the CLI;
-//   - Label tells concurrent builds apart on one display;
+//   - Label (and Printer.Label) tell concurrent builds apart on one
+//     display;
 //   - Tee fans one build's events out to several consumers, so that a
 //     dashboard streaming them (over SSE, say) can watch the same build
 //     as the terminal.
@@ -30,9 +31,19 @@ import (
 // Modes are the display modes ParseMode takes, as buildx's --progress.
 var Modes = []string{"auto", "tty", "plain", "rawjson", "quiet"}
 
-// ParseMode returns the progressui display mode named mode. "auto" (and
-// "") pick tty when terminal is true, plain text elsewhere (a CI log).
-func ParseMode(mode string, terminal bool) (progressui.DisplayMode, error) {
+// EnvMode is the environment variable that picks the mode when the flag
+// leaves it at auto, as it does for buildx and buildctl.
+const EnvMode = "BUILDKIT_PROGRESS"
+
+// ParseMode returns the progressui display mode named mode. As in buildx,
+// "auto" (and "") gives way to env, the value of $BUILDKIT_PROGRESS, when
+// that is set; what is left at auto picks tty when terminal is true (the
+// display's stream is a terminal) and plain text elsewhere (a CI log).
+func ParseMode(mode, env string, terminal bool) (progressui.DisplayMode, error) {
+	from := "progress mode"
+	if (mode == "auto" || mode == "") && env != "" {
+		mode, from = env, "$"+EnvMode
+	}
 	switch mode {
 	case "auto", "":
 		if terminal {
@@ -42,13 +53,14 @@ func ParseMode(mode string, terminal bool) (progressui.DisplayMode, error) {
 	case "tty", "plain", "rawjson", "quiet":
 		return progressui.DisplayMode(mode), nil
 	}
-	return "", fmt.Errorf("unknown progress mode %q: want one of %s", mode, strings.Join(Modes, ", "))
+	return "", fmt.Errorf("unknown %s %q: want one of %s", from, mode, strings.Join(Modes, ", "))
 }
 
 // Printer is a Sink that renders the events of one or more concurrent
 // builds with BuildKit's progressui. It is safe for concurrent use; give
-// each build its own Label when several share it.
+// each build its own sink from Label when several share it.
 type Printer struct {
+	mode progressui.DisplayMode
 	ch   chan *client.SolveStatus
 	done chan struct{}
 	err  error
@@ -64,7 +76,7 @@ func NewPrinter(ctx context.Context, out io.Writer, mode progressui.DisplayMode)
 	if err != nil {
 		return nil, fmt.Errorf("progress mode %s: %w", mode, err)
 	}
-	p := &Printer{ch: make(chan *client.SolveStatus, 64), done: make(chan struct{})}
+	p := &Printer{mode: mode, ch: make(chan *client.SolveStatus, 64), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		_, p.err = d.UpdateFrom(context.WithoutCancel(ctx), p.ch)
@@ -96,4 +108,25 @@ func (p *Printer) Wait() error {
 	p.mu.Unlock()
 	<-p.done
 	return p.err
+}
+
+// Mode returns the display mode the printer renders in.
+func (p *Printer) Mode() progressui.DisplayMode { return p.mode }
+
+// Label returns the sink for one of several concurrent builds: its step
+// names get the label as buildx prefixes a bake target's ("[label 1/2]
+// RUN ..."). In the modes a person reads (tty, plain) the steps' digests
+// are keyed by the label too, because the display keys steps by digest and
+// two bottles' builds share steps (the same base): without it their lines
+// and logs would merge. rawjson keeps the real digests, since a program
+// reads it and a digest must stay a digest; it tells the builds apart by
+// the names. An empty label gives p itself.
+func (p *Printer) Label(label string) driver.Sink {
+	if label == "" {
+		return p
+	}
+	if p.mode == progressui.RawJSONMode {
+		return Label(label, p)
+	}
+	return driver.SinkFunc(func(ev *driver.Event) { p.Send(keyed(Relabel(ev, label), label)) })
 }

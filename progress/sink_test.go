@@ -6,25 +6,31 @@ import (
 	"testing"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
+
 	"github.com/claude-bottle/claude-bottle/driver"
 )
 
 // twoSteps is one build's progress: a cached base step and a step that
 // depends on it, with a status, a log line and a warning.
 func twoSteps() *driver.Event {
+	a, b := digest.FromString("a").String(), digest.FromString("b").String()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	t1 := t0.Add(time.Second)
 	return &driver.Event{
 		Vertexes: []driver.Vertex{
-			{Digest: "sha256:a", Name: "[1/2] FROM scratch", Started: &t0, Completed: &t0, Cached: true},
-			{Digest: "sha256:b", Inputs: []string{"sha256:a"}, Name: "[2/2] RUN make", Started: &t0, Completed: &t1},
+			{Digest: a, Name: "[1/2] FROM scratch", Started: &t0, Completed: &t0, Cached: true},
+			{Digest: b, Inputs: []string{a}, Name: "[2/2] RUN make", Started: &t0, Completed: &t1,
+				Group: &driver.ProgressGroup{ID: "g", Name: "make"}},
 		},
-		Statuses: []driver.Status{{ID: "layer", Vertex: "sha256:b", Current: 1, Timestamp: t1}},
-		Logs:     []driver.Log{{Vertex: "sha256:b", Stream: 1, Data: []byte("made\n"), Timestamp: t1}},
-		Warnings: []driver.Warning{{Vertex: "sha256:b", Short: []byte("lint")}, {Short: []byte("no vertex")}},
+		Statuses: []driver.Status{{ID: "layer", Vertex: b, Current: 1, Timestamp: t1}},
+		Logs:     []driver.Log{{Vertex: b, Stream: 1, Data: []byte("made\n"), Timestamp: t1}},
+		Warnings: []driver.Warning{{Vertex: b, Short: []byte("lint")}, {Short: []byte("no vertex")}},
 	}
 }
 
+// TestRelabel: names get the label as buildx's prefix puts it, digests
+// stay real digests, and the input is left as it was.
 func TestRelabel(t *testing.T) {
 	in := twoSteps()
 	before := twoSteps()
@@ -33,12 +39,9 @@ func TestRelabel(t *testing.T) {
 		t.Fatalf("Relabel changed its input:\n%+v", in)
 	}
 	want := twoSteps()
-	want.Vertexes[0].Name, want.Vertexes[0].Digest = "[bot-a] [1/2] FROM scratch", "bot-a/sha256:a"
-	want.Vertexes[1].Name, want.Vertexes[1].Digest = "[bot-a] [2/2] RUN make", "bot-a/sha256:b"
-	want.Vertexes[1].Inputs = []string{"bot-a/sha256:a"}
-	want.Statuses[0].Vertex = "bot-a/sha256:b"
-	want.Logs[0].Vertex = "bot-a/sha256:b"
-	want.Warnings[0].Vertex = "bot-a/sha256:b" // an empty vertex stays empty
+	want.Vertexes[0].Name = "[bot-a 1/2] FROM scratch"
+	want.Vertexes[1].Name = "[bot-a 2/2] RUN make"
+	want.Vertexes[1].Group.Name = "[bot-a] make"
 	if !reflect.DeepEqual(out, want) {
 		t.Errorf("Relabel =\n%+v\nwant\n%+v", out, want)
 	}
@@ -47,6 +50,19 @@ func TestRelabel(t *testing.T) {
 	}
 	if ev := Relabel(&driver.Event{}, "x"); ev.Vertexes != nil || ev.Logs != nil {
 		t.Errorf("Relabel of an empty event = %+v", ev)
+	}
+}
+
+// TestKeyed: a display's copy has every digest keyed by the label.
+func TestKeyed(t *testing.T) {
+	ev := keyed(twoSteps(), "bot-a")
+	a, b := "bot-a/"+digest.FromString("a").String(), "bot-a/"+digest.FromString("b").String()
+	if ev.Vertexes[0].Digest != a || ev.Vertexes[1].Digest != b || ev.Vertexes[1].Inputs[0] != a ||
+		ev.Statuses[0].Vertex != b || ev.Vertexes[1].Group.ID != "bot-a/g" || ev.Logs[0].Vertex != b || ev.Warnings[0].Vertex != b || ev.Warnings[1].Vertex != "" {
+		t.Errorf("keyed = %+v", ev)
+	}
+	if keyed(nil, "x") != nil {
+		t.Error("keyed(nil) is not nil")
 	}
 }
 
@@ -74,7 +90,7 @@ func TestLabelAndTee(t *testing.T) {
 	}
 	// A label on one branch leaves the other's event alone.
 	Tee(a, Label("x", b)).Send(ev)
-	if a.got[1] != ev || b.got[1] == ev || b.got[1].Vertexes[0].Name != "[x] [1/2] FROM scratch" || ev.Vertexes[0].Name != "[1/2] FROM scratch" {
+	if a.got[1] != ev || b.got[1] == ev || b.got[1].Vertexes[0].Name != "[x 1/2] FROM scratch" || ev.Vertexes[0].Name != "[1/2] FROM scratch" {
 		t.Errorf("labelled branch: %q; plain branch: %q", b.got[1].Vertexes[0].Name, a.got[1].Vertexes[0].Name)
 	}
 	Tee().Send(ev) // no sinks: nothing to do, no panic

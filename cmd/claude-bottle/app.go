@@ -16,14 +16,20 @@ import (
 type stdio struct {
 	in       io.Reader
 	out, err io.Writer
-	// isTerminal reports whether out is a terminal (for progress modes).
+	// isTerminal reports whether out is a terminal (a launch's TTY).
 	isTerminal bool
+	// errTerminal reports whether err is a terminal: the progress display
+	// goes there, so --progress auto picks tty by it, as buildx does.
+	errTerminal bool
 }
 
 func newStdio() stdio {
-	fi, err := os.Stdout.Stat()
-	tty := err == nil && fi.Mode()&os.ModeCharDevice != 0
-	return stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, isTerminal: tty}
+	return stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, isTerminal: charDevice(os.Stdout), errTerminal: charDevice(os.Stderr)}
+}
+
+func charDevice(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // app holds what every command shares: the streams, the global flags and
@@ -112,6 +118,7 @@ func (a *app) newRootCmd() *cobra.Command {
 	for _, add := range commands {
 		root.AddCommand(add(a))
 	}
+	a.addCompletions(root)
 	return root
 }
 

@@ -28,7 +28,7 @@ type cliFixture struct {
 
 func newCLIFixture(t *testing.T) *cliFixture {
 	t.Helper()
-	for _, k := range []string{"CLAUDE_BOTTLE_HOME", "CLAUDE_BOTTLE_REPO", "CLAUDE_BOTTLE_DRIVER", "CLAUDE_BOTTLE_IN_PROCESS", "BUILDKIT_HOST", "DOCKER_HOST"} {
+	for _, k := range []string{"CLAUDE_BOTTLE_HOME", "CLAUDE_BOTTLE_REPO", "CLAUDE_BOTTLE_DRIVER", "CLAUDE_BOTTLE_IN_PROCESS", "BUILDKIT_HOST", "DOCKER_HOST", "BUILDKIT_PROGRESS"} {
 		t.Setenv(k, "")
 	}
 	tmp, err := filepath.EvalSymlinks(t.TempDir())
@@ -434,9 +434,12 @@ func TestRefusedInputWritesNothing(t *testing.T) {
 		{"unknown flag", func(f *cliFixture) ([]string, string) {
 			return []string{"plan", "a", "--nope"}, ""
 		}, exitUsage, []string{"unknown flag: --nope"}},
-		{"too many arguments", func(f *cliFixture) ([]string, string) {
-			return []string{"plan", "a", "b"}, ""
-		}, exitUsage, []string{"plan takes SLUG", "--help"}},
+		{"slugs and --all", func(f *cliFixture) ([]string, string) {
+			return []string{"plan", "a", "b", "--all"}, ""
+		}, exitUsage, []string{"name bottles or pass --all, not both"}},
+		{"no slug", func(f *cliFixture) ([]string, string) {
+			return []string{"plan"}, ""
+		}, exitUsage, []string{"plan takes SLUG... or --all", "--help"}},
 		{"bad --format with a repo", func(f *cliFixture) ([]string, string) {
 			return []string{"plan", "a", "--repo", f.repo, "--driver", "buildkit", "--format", "xml"}, ""
 		}, exitUsage, []string{`--format "xml"`, "text or json"}},

@@ -50,6 +50,7 @@ func newLaunchCmd(a *app) *cobra.Command {
 	o.driverFlags.bind(cmd)
 	o.requestFlags.bind(cmd)
 	fl := cmd.Flags()
+	_ = fl.MarkHidden("push") // refused: only build pushes, under a push name
 	fl.StringVar(&o.cwd, "cwd", "", "host folder the agent works in: mounted at the same path and made the working directory")
 	fl.BoolVar(&o.dryRun, "dry-run", false, "print the plan and the build and run it would do, and change nothing")
 	fl.BoolVar(&o.noBuild, "no-build", false, "run the image as it is, without building it")
@@ -66,6 +67,9 @@ func newLaunchCmd(a *app) *cobra.Command {
 func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *launchOptions) error {
 	var tmpl driver.Request
 	if err := o.requestFlags.apply(&tmpl); err != nil {
+		return err
+	}
+	if err := noPush("launch", tmpl); err != nil {
 		return err
 	}
 	env, err := runEnv(o.env)

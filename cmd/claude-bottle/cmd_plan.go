@@ -1,11 +1,12 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/capability"
 )
 
@@ -14,47 +15,77 @@ type planOptions struct {
 	driverFlags
 	cwd    string
 	format string
+	all    bool
 }
 
 func newPlanCmd(a *app) *cobra.Command {
 	var o planOptions
 	cmd := &cobra.Command{
-		Use:   "plan SLUG",
+		Use:   "plan SLUG... | --all",
 		Short: "Show which Dockerfile and image a bottle runs on (the preflight summary)",
-		Args:  exactArgs(1, "SLUG"),
+		Long: "Shows each named bottle's plan (or every bottle's with state, with --all): its\n" +
+			"Dockerfile, image, capabilities, context and driver. With --format json, one SLUG\n" +
+			"prints an object; several, or --all, print an array of them, in the order named.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.format != "text" && o.format != "json" {
-				return badFormat(o.format)
-			}
-			p, err := a.plan(cmd, args[0], &o.driverFlags, o.cwd)
-			if err != nil {
-				return err
-			}
-			v, err := a.viewPlan(p)
-			if err != nil {
-				return err
-			}
-			return writePlan(a.io.out, v, o.format)
+			return a.runPlan(cmd, args, &o)
 		},
 	}
 	o.bind(cmd)
 	cmd.Flags().StringVar(&o.cwd, "cwd", "", "the agent's working folder on the host; plans the derived image layered on top")
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&o.all, "all", false, "plan every bottle that has state")
 	return cmd
 }
 
-// plan resolves a bottle's plan, choosing the driver as build would.
-func (a *app) plan(cmd *cobra.Command, slug string, f *driverFlags, cwd string) (*bottle.Plan, error) {
-	s, err := a.settings(f)
+func (a *app) runPlan(cmd *cobra.Command, args []string, o *planOptions) error {
+	switch {
+	case o.format != "text" && o.format != "json":
+		return badFormat(o.format)
+	case o.all && len(args) > 0:
+		return usageErr(errors.New("name bottles or pass --all, not both"))
+	case !o.all && len(args) == 0:
+		return usageErr(fmt.Errorf("plan takes SLUG... or --all; see `%s --help`", cmd.CommandPath()))
+	}
+	s, err := a.settings(&o.driverFlags)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	plans, err := a.plans(args, o.all, s, o.cwd)
+	if err != nil {
+		return err
 	}
 	src, err := a.drivers(s)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer src.Close()
-	return a.planWith(cmd.Context(), src, slug, s, cwd)
+	name, why, err := a.chooseDriver(cmd.Context(), src, s)
+	if err != nil {
+		return err
+	}
+	var views []*capability.PlanView
+	for _, p := range plans {
+		p.Driver, p.DriverReason = name, why
+		setNetwork(p, s)
+		v, err := a.viewPlan(p)
+		if err != nil {
+			return err
+		}
+		views = append(views, v)
+	}
+	a.noteNoState(plans)
+	if o.format == "json" && (o.all || len(views) > 1) {
+		return writeJSON(a.io.out, views)
+	}
+	for i, v := range views {
+		if i > 0 && o.format == "text" {
+			fmt.Fprintln(a.io.out)
+		}
+		if err := writePlan(a.io.out, v, o.format); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writePlan(w io.Writer, p *capability.PlanView, format string) error {

@@ -65,9 +65,15 @@ func (a *app) planWith(ctx context.Context, src driverSource, slug string, s con
 		return nil, err
 	}
 	p.Driver, p.DriverReason, err = a.chooseDriver(ctx, src, s)
+	setNetwork(p, s)
+	return p, err
+}
+
+// setNetwork records the bottle's network from the settings: none unless
+// the config says otherwise (launch's --network overrides it later).
+func setNetwork(p *bottle.Plan, s config.Settings) {
 	p.Network = string(launch.NetworkNone)
 	if s.Network != "" {
 		p.Network = s.Network // checked by config.Load
 	}
-	return p, err
 }

@@ -121,3 +121,13 @@ func cacheSpecs(vals []string) ([]driver.CacheSpec, error) {
 	}
 	return out, nil
 }
+
+// noPush refuses --push on a command that has no push name to push as:
+// the image's own name is a local one, and pushed as it is it would go to
+// Docker Hub. Only build pushes, under its --push-name.
+func noPush(cmd string, req driver.Request) error {
+	if !req.Push {
+		return nil
+	}
+	return usageErr(fmt.Errorf("%w: --push: %s does not push, since the local image name would go to Docker Hub; push with `claude-bottle build SLUG --push --push-name REGISTRY/REPO/{image}:{tag}`", driver.ErrInvalidRequest, cmd))
+}

@@ -115,7 +115,6 @@ func (b *Builder) Info(context.Context) (driver.Info, error) {
 			driver.FeatureSecrets:                   true,
 			driver.FeatureSSH:                       true,
 			driver.FeatureCacheImport:               true,
-			driver.FeatureCacheExport:               true,
 			driver.FeatureOutputs:                   true,
 			driver.FeatureDockerLoad:                true,
 			driver.FeatureNoCacheFilter:             true,
@@ -123,6 +122,9 @@ func (b *Builder) Info(context.Context) (driver.Info, error) {
 		},
 	}
 	if b.ep.standalone() {
+		// The engine's BuildKit exports inline cache only, which needs
+		// no feature.
+		info.Features[driver.FeatureCacheExport] = true
 		info.Features[driver.FeaturePush] = true
 		info.Features[driver.FeatureMultiPlatform] = true
 		info.Notes = []string{

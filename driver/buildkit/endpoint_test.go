@@ -66,13 +66,13 @@ func TestRegistered(t *testing.T) {
 	if err != nil || info.Name != Name || !strings.HasPrefix(info.Version, "v0.") || info.Endpoint != "unix:///nonexistent/buildkitd.sock" {
 		t.Errorf("Info = %+v, %v", info, err)
 	}
-	if !info.Supports(driver.FeaturePush) || !info.Supports(driver.FeatureMultiPlatform) {
+	if !info.Supports(driver.FeaturePush) || !info.Supports(driver.FeatureMultiPlatform) || !info.Supports(driver.FeatureCacheExport) {
 		t.Errorf("standalone features = %v", info.Features)
 	}
 	eng, _ := New(context.Background(), driver.Config{})
 	info, _ = eng.Info(context.Background())
-	if info.Supports(driver.FeaturePush) || len(info.Notes) == 0 {
-		t.Errorf("engine Info = %+v, want no push and notes on its limits", info)
+	if info.Supports(driver.FeaturePush) || info.Supports(driver.FeatureCacheExport) || len(info.Notes) == 0 {
+		t.Errorf("engine Info = %+v, want no push, no cache export but inline, and notes on its limits", info)
 	}
 }
 

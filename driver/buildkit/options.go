@@ -93,7 +93,8 @@ type exportPlan struct {
 }
 
 // planExports decides the exporters for req on ep. The engine gets the
-// image unless the request has Outputs (which replace it) or NoLoad.
+// image unless the request has Outputs (which replace it, unless one of
+// them is the load, driver.LoadOutput) or NoLoad.
 func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error) {
 	var p exportPlan
 	if req.Push && len(req.Tags) == 0 {
@@ -104,12 +105,15 @@ func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error
 			return p, err
 		}
 	}
-	if !req.NoLoad && len(req.Outputs) == 0 {
+	if req.Loads() {
 		if err := p.addLoad(req, ep, ld); err != nil {
 			return p, err
 		}
 	}
 	for _, o := range req.Outputs {
+		if o.Loads() {
+			continue // planned above
+		}
 		e, err := outputEntry(o, ep)
 		if err != nil {
 			return p, err
@@ -127,7 +131,7 @@ func planExports(req driver.Request, ep endpoint, ld *loader) (exportPlan, error
 		p.entries = append(p.entries, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{}})
 	}
 	if !ep.standalone() && len(p.entries) > 1 {
-		return p, fmt.Errorf("%w: outputs: the Docker engine's embedded BuildKit exports to one destination per build; pass --no-load, or --buildkit-addr to use a standalone buildkitd", driver.ErrUnsupported)
+		return p, fmt.Errorf("%w: outputs: the Docker engine's embedded BuildKit exports to one destination per build (the engine, or one --output); give one, or pass --buildkit-addr to use a standalone buildkitd", driver.ErrUnsupported)
 	}
 	return p, nil
 }

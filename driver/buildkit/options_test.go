@@ -130,6 +130,12 @@ func TestPlanExports(t *testing.T) {
 		{"output to stdout", driver.Request{Outputs: []driver.Output{{Type: "tar", Attrs: map[string]string{"dest": "-"}}}}, standaloneEP, nil, driver.ErrInvalidRequest},
 		{"unknown output", driver.Request{Outputs: []driver.Output{{Type: "cacheonly"}}}, standaloneEP, nil, driver.ErrUnsupported},
 		{"registry output", driver.Request{Outputs: []driver.Output{{Type: "registry", Attrs: map[string]string{"name": "r/x:1"}}}}, standaloneEP, []string{"image"}, nil},
+		// driver.LoadOutput among outputs keeps the load (buildx's --load).
+		{"load and registry output", driver.Request{Tags: tags, Outputs: []driver.Output{driver.LoadOutput(), {Type: "registry", Attrs: map[string]string{"name": "r/x:1"}}}}, standaloneEP, []string{"docker", "image"}, nil},
+		{"load and tar output", driver.Request{Tags: tags, Outputs: []driver.Output{{Type: "tar", Attrs: map[string]string{"dest": "/z.tar"}}, driver.LoadOutput()}}, standaloneEP, []string{"docker", "tar"}, nil},
+		{"engine load output alone", driver.Request{Tags: tags, Outputs: []driver.Output{driver.LoadOutput()}}, engineEP, []string{"moby"}, nil},
+		{"engine load and tar output", driver.Request{Tags: tags, Outputs: []driver.Output{driver.LoadOutput(), {Type: "tar", Attrs: map[string]string{"dest": "/z.tar"}}}}, engineEP, nil, driver.ErrUnsupported},
+		{"load output and no-load", driver.Request{Tags: tags, NoLoad: true, Outputs: []driver.Output{driver.LoadOutput()}}, standaloneEP, []string{"image"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -94,6 +94,9 @@ func buildArgs(p plan, req driver.Request) ([]string, error) {
 		a = append(a, "--ssh", v)
 	}
 	for _, o := range req.Outputs {
+		if o.Loads() {
+			continue // --load, in head
+		}
 		a = append(a, "--output", csvLine(o.Type, o.Attrs))
 	}
 	return append(a, contextDir), nil
@@ -112,7 +115,7 @@ func head(p plan, req driver.Request) []string {
 		// The docker driver's image exporter stores into the engine and
 		// pushes from there, and its old engines refuse --load with
 		// --push as two outputs: --push alone does both.
-		load := !req.NoLoad && len(req.Outputs) == 0 && !(req.Push && p.bxDriver == "docker")
+		load := req.Loads() && !(req.Push && p.bxDriver == "docker")
 		if load {
 			a = append(a, "--load")
 		}

@@ -125,16 +125,16 @@ func (b *Builder) result(d *detection, req driver.Request, p plan, counter *driv
 	switch {
 	case err == nil:
 		res.ImageID = strings.TrimSpace(string(id))
-	case errors.Is(err, fs.ErrNotExist) && (req.NoLoad || len(req.Outputs) > 0):
+	case errors.Is(err, fs.ErrNotExist) && (!req.Loads() || !onlyLoads(req.Outputs)):
 		// An export to a folder or tarball makes no image ID.
 	default:
 		return nil, fmt.Errorf("%w: docker succeeded but left no image ID in --iidfile (%v): is %q a docker CLI?", driver.ErrBuildFailed, err, d.path)
 	}
 	if p.mode == ModeBuildx {
 		readMetadata(p.metaFile, res)
-		if req.Push {
-			// Pushed, this is the manifest's digest; loaded only, the
-			// engine's exporter puts the image ID there instead.
+		if req.Push || !onlyLoads(req.Outputs) {
+			// Pushed or exported, this is the manifest's digest; loaded
+			// only, the engine's exporter puts the image ID there instead.
 			res.Digest = res.Metadata["containerimage.digest"]
 		}
 	}

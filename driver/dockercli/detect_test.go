@@ -200,12 +200,15 @@ func TestFeaturesFollowMode(t *testing.T) {
 		t.Errorf("legacy features: %v", legacy)
 	}
 	classic := features(&detection{mode: ModeBuildKit})
-	if !classic[driver.FeatureSecrets] || classic[driver.FeaturePush] || classic[driver.FeatureNoCacheFilter] {
+	if !classic[driver.FeatureSecrets] || classic[driver.FeaturePush] || classic[driver.FeatureNoCacheFilter] || classic[driver.FeatureCacheExport] {
 		t.Errorf("classic features: %v", classic)
 	}
 	bx := features(&detection{mode: ModeBuildx, bxDriver: "docker"})
-	if !bx[driver.FeaturePush] || bx[driver.FeatureMultiPlatform] {
+	if !bx[driver.FeaturePush] || bx[driver.FeatureMultiPlatform] || bx[driver.FeatureCacheExport] {
 		t.Errorf("buildx docker-driver features: %v", bx)
+	}
+	if bxc := features(&detection{mode: ModeBuildx, bxDriver: "docker-container"}); !bxc[driver.FeatureCacheExport] {
+		t.Errorf("buildx docker-container features: %v", bxc)
 	}
 	if len(notes(&detection{mode: ModeLegacy})) == 0 || !strings.Contains(notes(&detection{mode: ModeLegacy})[0], "no secrets") {
 		t.Errorf("legacy notes must state its limits")

@@ -64,7 +64,9 @@ func features(d *detection) map[driver.Feature]bool {
 	}
 	f[driver.FeatureSecrets] = true
 	f[driver.FeatureSSH] = true
-	f[driver.FeatureCacheExport] = true
+	// The classic build and buildx's docker driver export inline cache
+	// only, which needs no feature.
+	f[driver.FeatureCacheExport] = d.mode == ModeBuildx && d.bxDriver != "docker"
 	f[driver.FeatureDockerignorePerDockerfile] = true
 	if d.mode == ModeBuildx {
 		f[driver.FeatureNoCacheFilter] = true

@@ -9,7 +9,7 @@ import (
 // unsupported is the error for a request field that the builder of mode
 // cannot honour: it names the field, the builder and a way out.
 func unsupported(mode Mode, field, why string) error {
-	return fmt.Errorf("%w: %s: %s cannot honour it (%s): drop it, use a builder that can (buildx, or --driver=buildkit), or see `claude-bottle driver info docker`",
+	return fmt.Errorf("%w: %s: %s cannot honour it (%s): drop it, use a builder that can (buildx, or --driver buildkit), or see `claude-bottle drivers --driver docker`",
 		driver.ErrUnsupported, field, describeMode(mode), why)
 }
 
@@ -63,7 +63,7 @@ func checkClassic(p plan, req driver.Request) error {
 		return unsupported(p.mode, "no-cache-filter", "docker build has no --no-cache-filter; --no-cache disables the cache for every stage")
 	case req.Push:
 		return unsupported(p.mode, "push", "docker build cannot push; run docker push after the build")
-	case len(req.Outputs) > 0:
+	case len(req.Outputs) > 0 && !onlyLoads(req.Outputs):
 		return unsupported(p.mode, "outputs", "this builder only loads into the engine")
 	case req.NoLoad:
 		return unsupported(p.mode, "no-load", "this builder always stores the image in the engine")
@@ -81,7 +81,7 @@ func checkBuildx(p plan, req driver.Request) error {
 	if p.bxDriver == "docker" {
 		return unsupported(p.mode, "platforms", "buildx's docker driver builds one platform; create a docker-container builder (docker buildx create --use)")
 	}
-	if !req.NoLoad && len(req.Outputs) == 0 {
+	if req.Loads() {
 		return unsupported(p.mode, "platforms", "a multi-platform image cannot be loaded into the engine's image store; push it or give an output")
 	}
 	return nil
@@ -103,4 +103,15 @@ func checkCache(p plan, req driver.Request) error {
 		}
 	}
 	return nil
+}
+
+// onlyLoads reports whether every output is the engine load
+// (driver.LoadOutput), which the classic builder always does.
+func onlyLoads(outs []driver.Output) bool {
+	for _, o := range outs {
+		if !o.Loads() {
+			return false
+		}
+	}
+	return true
 }
