@@ -14,6 +14,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/bottleapi"
+	"github.com/claude-bottle/claude-bottle/dashboard"
 	"github.com/claude-bottle/claude-bottle/internal/testenv"
 	"github.com/claude-bottle/claude-bottle/overview"
 )
@@ -67,9 +68,16 @@ func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 func row(slug string) string { return `#bottles tbody tr[data-slug="` + slug + `"]` }
 
+// text reads the text of the element selector names, waiting for it to
+// exist. It looks the element up and reads it in one evaluation: the page
+// re-renders its panels on every event, and a node found by one call and
+// read by another may be a detached copy of an earlier render by then.
 func (w *dashWorld) text(ctx context.Context, selector string) string {
 	w.t.Helper()
-	return strings.TrimSpace(value(w, ctx, "reading "+selector, chromedp.Text(css(selector))))
+	type found struct{ Text string }
+	expr := `(() => { const e = document.querySelector(` + jsString(selector) + `); return e ? {text: e.textContent} : null; })()`
+	res := value(w, ctx, "reading "+selector, chromedp.Poll[found](expr, chromedp.WithPollingTimeout(30*time.Second)))
+	return strings.TrimSpace(res.Text)
 }
 
 // forgottenToken: the dashboard without its token answers 401 with a page
@@ -144,9 +152,16 @@ func (w *dashWorld) approveByClicking(ctx context.Context) {
 	if out := testenv.RunImage(t, bottle.RebuiltImage(w.a), "cat", "/etc/jq", "/etc/tree"); out != "jq\ntree" {
 		t.Errorf("the new image holds %q", out)
 	}
-	steps := value(w, ctx, "counting the build's steps", chromedp.Evaluate[int](`document.querySelectorAll("#job ol.steps li").length`))
-	if log := w.text(ctx, "#job pre.log"); steps == 0 || !strings.Contains(log, "echo tree > /etc/tree") {
-		t.Errorf("the page showed %d steps and the log:\n%s", steps, log)
+	// The outcome can be drawn from an earlier event than the one with the
+	// whole log: wait (bounded) for the log to name the step.
+	logShows := `(() => { const p = document.querySelector("#job pre.log"); return !!p && p.textContent.includes("echo tree > /etc/tree"); })()`
+	if _, err := chromedp.Run(ctx, poll(logShows, 20*time.Second)); err != nil {
+		var j dashboard.Job
+		w.get("/api/jobs/"+w.jobID(ctx), &j)
+		t.Errorf("the page's log never named the step (%v); the page shows:\n%s\nthe job as the API gives it: %d steps, log:\n%s", err, w.text(ctx, "#job"), len(j.Steps), j.Log)
+	}
+	if steps := value(w, ctx, "counting the build's steps", chromedp.Evaluate[int](`document.querySelectorAll("#job ol.steps li").length`)); steps == 0 {
+		t.Errorf("the page showed no steps of the build")
 	}
 	w.do(ctx, "seeing the new image on the page", poll(`document.getElementById("image-id").textContent === `+jsString(after), 20*time.Second))
 
