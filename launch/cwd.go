@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 )
 
 // ErrUnsafeCwd classes a working folder a bottle may not be given: the
@@ -60,6 +61,9 @@ func CheckCwd(cwd string, r CwdRules) error {
 	real := resolve(cwd)
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("%w: --cwd %q %s", ErrUnsafeCwd, cwd, fmt.Sprintf(format, args...))
+	}
+	if strings.IndexFunc(cwd, unicode.IsControl) >= 0 {
+		return refuse("holds a control character (a newline, a tab...): it cannot be the bottle's working folder; rename the folder")
 	}
 	if real == "/" {
 		return refuse("is the root folder: the agent could change every file on the host; pass a project folder")

@@ -33,6 +33,8 @@ func TestCheckCwd(t *testing.T) {
 	}{
 		{"a project in home", filepath.Join(home, "project"), rules, ""},
 		{"a folder elsewhere", filepath.Join(base, "other"), rules, ""},
+		{"a newline in the path", filepath.Join(base, "a\nb"), rules, "holds a control character"},
+		{"a dollar in the path", filepath.Join(base, "$HOME"), rules, ""},
 		{"the root folder", "/", rules, "is the root folder"},
 		{"home itself", home, rules, "is your home folder"},
 		{"home through a link", filepath.Join(base, "homelink"), rules, "is your home folder"},

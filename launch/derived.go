@@ -17,10 +17,28 @@ import (
 
 // DerivedDockerfile returns the Dockerfile of the image layered on base for
 // the host folder cwd: the folder is created (WORKDIR makes it, so no shell
-// is needed in the base) and labelled with its host path.
+// is needed in the base) and labelled with its host path. CheckCwd has
+// refused a cwd with a control character, which no quoting could carry.
 func DerivedDockerfile(base, cwd string) string {
-	q, _ := json.Marshal(cwd)
+	q := quoteWord(cwd)
 	return fmt.Sprintf("FROM %s\nWORKDIR %s\nLABEL %s=%s\n", base, q, bottle.CwdLabel, q)
+}
+
+// quoteWord quotes s as one word for WORKDIR and LABEL. Docker runs their
+// words through its shell-like lexer, which expands $VAR even inside
+// double quotes; there only \, " and $ are special, and a backslash makes
+// each of them literal.
+func quoteWord(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r == '\\' || r == '"' || r == '$' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // BuildDerived builds the derived image for cwd on base as tag, with the

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 )
@@ -22,10 +24,10 @@ func TestDerivedDockerfile(t *testing.T) {
 	}{
 		{"plain", "claude-bottle:latest", "/home/me/project"},
 		{"spaces and quotes", "claude-bottle-rebuilt-a:latest", `/tmp/my "quoted" dir/x y`},
-		// Docker expands $VAR in WORKDIR and LABEL even inside quotes, so
-		// this folder's WORKDIR is not the folder: the golden file records
-		// today's output (reported; launch does not escape $ yet).
+		// Docker expands $VAR in WORKDIR and LABEL even inside quotes:
+		// the word must be escaped to name the folder.
 		{"dollar and backslash", "claude-bottle:latest", `/srv/$HOME/a\b`},
+		{"html and braces", "claude-bottle:latest", `/srv/a&b<c>/${X}/'q'`},
 		{"unicode", "claude-bottle:latest", "/home/zoë/プロジェクト"},
 	}
 	for _, tc := range tests {
@@ -48,6 +50,17 @@ func TestDerivedDockerfile(t *testing.T) {
 			}
 			if !strings.Contains(got, "LABEL "+bottle.CwdLabel+"=") {
 				t.Errorf("no %s label:\n%s", bottle.CwdLabel, got)
+			}
+			// What Docker's lexer makes of the words is the folder itself.
+			for _, line := range strings.Split(strings.TrimSpace(got), "\n")[1:] {
+				word := strings.SplitN(line, " ", 2)[1]
+				if strings.HasPrefix(line, "LABEL ") {
+					word = strings.TrimPrefix(word, bottle.CwdLabel+"=")
+				}
+				lexed, _, err := shell.NewLex('\\').ProcessWord(word, shell.EnvsFromSlice([]string{"HOME=/root", "X=x"}))
+				if err != nil || lexed != tc.cwd {
+					t.Errorf("%s: Docker reads %q (%v), want the folder %q", line, lexed, err, tc.cwd)
+				}
 			}
 		})
 	}
