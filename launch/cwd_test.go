@@ -2,6 +2,7 @@ package launch
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -65,7 +66,7 @@ func TestCheckCwd(t *testing.T) {
 				t.Fatalf("CheckCwd(%s) = %v, want ErrUnsafeCwd", tc.cwd, err)
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, tc.reason) || !strings.Contains(msg, `--cwd "`+tc.cwd+`"`) || strings.Contains(msg, "\n") {
+			if !strings.Contains(msg, tc.reason) || !strings.Contains(msg, fmt.Sprintf("--cwd %q", tc.cwd)) || strings.Contains(msg, "\n") {
 				t.Errorf("error %q: want one line naming %q and %q", msg, tc.cwd, tc.reason)
 			}
 		})
