@@ -109,7 +109,7 @@ func ParseRule(s string) (Rule, error) {
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
-			return Rule{}, fmt.Errorf("%w: %q: the port must be a number from 1 to 65535", ErrBadRule, clip(s))
+			return Rule{}, fmt.Errorf("%w: %q: want host or host:port with a port from 1 to 65535, like \"example.com:8443\"", ErrBadRule, clip(s))
 		}
 		r.Port = n
 	}
