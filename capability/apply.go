@@ -1,6 +1,7 @@
 package capability
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -136,7 +137,12 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 	}
 	res.Image, res.ImageAfter = next.tag(b.Slug()), res.ImageBefore
 	var undo tagSet
-	if !o.NoBuild {
+	switch {
+	case imageUnchanged(ch, cur, next):
+		// An egress capability adds nothing to the image: the egress proxy
+		// reads the list, so the change is live once it is written.
+		res.Built = true
+	case !o.NoBuild:
 		if undo, err = o.buildAndSwap(ctx, b, next, res); err != nil {
 			return nil, err
 		}
@@ -159,6 +165,12 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 		return res, fmt.Errorf("the change is applied, but %w", err)
 	}
 	return res, nil
+}
+
+// imageUnchanged reports whether ch adds an egress capability and leaves
+// the override as it was: there is nothing to build.
+func imageUnchanged(ch Change, cur, next *snapshot) bool {
+	return ch.Action == ActionAdd && ch.Capability.Kind == KindEgress && bytes.Equal(cur.override, next.override)
 }
 
 func (o Options) withDefaults() Options {
