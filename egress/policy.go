@@ -80,6 +80,10 @@ func (p *Policy) Check(ctx context.Context, host string, port int) (Decision, er
 	if port < 1 || port > 65535 {
 		return Decision{}, &Refusal{Host: h, Port: port, Reason: fmt.Sprintf("port %d is not a port", port)}
 	}
+	if a, err := netip.ParseAddr(h); err == nil && Classify(a) == Never {
+		return Decision{}, &Refusal{Host: h, Port: port,
+			Reason: fmt.Sprintf("%s is a link-local, metadata or other address no bottle may reach", h)}
+	}
 	rules, err := p.Rules()
 	if err != nil {
 		return Decision{}, fmt.Errorf("reading the bottle's egress rules: %w", err)
