@@ -115,6 +115,8 @@ func NewAnthropic(o AnthropicOptions) (http.Handler, error) {
 			http.Error(w, "claude-bottle: no such path; the Anthropic API is under "+AnthropicPrefix+"/", http.StatusNotFound)
 			return
 		}
+		r, done := detach(r)
+		defer done()
 		rp.ServeHTTP(w, r)
 	}), nil
 }

@@ -181,6 +181,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	r, done := detach(r)
+	defer done()
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = pr.In.URL
@@ -194,6 +196,18 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	rp.ServeHTTP(w, r)
+}
+
+// detach returns r on a context the client's half-close does not cancel,
+// and the function that ends it. A client that ends its writing after an
+// HTTP/1.0 request (nc, many scripts) would otherwise cancel its own
+// request: net/http cannot tell that from a client that is gone. One that
+// is really gone makes the next write fail, which ends the relay just the
+// same. (The context must have a Done channel: without one ReverseProxy
+// falls back to CloseNotify, which fires on the half-close too.)
+func detach(r *http.Request) (*http.Request, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	return r.WithContext(ctx), cancel
 }
 
 // dialAddr is the transport's dial: every connection it opens is checked

@@ -187,3 +187,33 @@ func TestProxySelfGoesToHandler(t *testing.T) {
 		t.Errorf("absolute-form to the bottle's own proxy: %d %q", code, body)
 	}
 }
+
+// TestProxyHalfCloseClient: a client that ends its writing after an
+// HTTP/1.0 request (nc, many scripts) still gets its answer, from a
+// listed server and from the API through the bottle's own address.
+func TestProxyHalfCloseClient(t *testing.T) {
+	srv := httptest.NewServer(hello("listed"))
+	defer srv.Close()
+	api, err := NewAnthropic(AnthropicOptions{Upstream: srv.URL, Credentials: Credentials{APIKey: "k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newProxyEnv(t, []Rule{ruleFor(t, srv.URL)}, api)
+	for _, c := range []struct{ target, want string }{
+		{srv.URL + "/a", "hello from listed /a"},
+		{"http://127.0.0.1:3128/anthropic/v1/models", "hello from listed /v1/models"},
+	} {
+		conn, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", c.target)
+		conn.(*net.TCPConn).CloseWrite()
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, _ := io.ReadAll(conn)
+		conn.Close()
+		if !strings.Contains(string(got), " 200 OK") || !strings.HasSuffix(string(got), c.want) {
+			t.Errorf("GET %s after a half-close: %q, want 200 and %q", c.target, got, c.want)
+		}
+	}
+}
