@@ -32,7 +32,7 @@ type proxyEnv struct {
 	client *http.Client
 }
 
-func newProxyEnv(t *testing.T, static []Rule, self http.Handler) *proxyEnv {
+func newProxyEnv(t testing.TB, static []Rule, self http.Handler) *proxyEnv {
 	t.Helper()
 	st, err := state.Open(filepath.Join(t.TempDir(), "home"))
 	if err != nil {
@@ -74,7 +74,7 @@ func hello(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello from %s %s", name, r.URL.Path) }
 }
 
-func ruleFor(t *testing.T, rawURL string) Rule {
+func ruleFor(t testing.TB, rawURL string) Rule {
 	t.Helper()
 	u, _ := url.Parse(rawURL)
 	r, err := ParseRule(u.Host)
