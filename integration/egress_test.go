@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,8 +48,10 @@ timeout 10 nc -w 3 %[3]s %[2]s </dev/null >/dev/null 2>&1; echo "directbridge=$?
 echo "creds=base:$ANTHROPIC_BASE_URL token:$ANTHROPIC_AUTH_TOKEN key:${ANTHROPIC_API_KEY:-unset}"
 mkdir -p "$HOME/.claude" && env > "$HOME/.claude/env.txt" && cat /proc/self/environ > "$HOME/.claude/environ.bin"
 echo egress-ready
-n=0; until req 'GET http://127.0.0.1:%[4]s/late' | grep -q hello-late; do n=$((n+1)); [ $n -gt 200 ] && break; sleep 0.3; done
+/opt/claude-bottle/bin/claude-bottle request egress 127.0.0.1:%[4]s --reason 'the test server' --wait 90s; echo "asked=$?"
 echo "late=$(req 'GET http://127.0.0.1:%[4]s/late')"
+n=0; until req 'GET http://127.0.0.1:%[5]s/later' | grep -q hello-later; do n=$((n+1)); [ $n -gt 200 ] && break; sleep 0.3; done
+echo "later=$(req 'GET http://127.0.0.1:%[5]s/later')"
 trap 'exit 0' TERM INT
 echo egress-done
 while :; do sleep 0.2; done`
@@ -85,7 +89,8 @@ func (h *hostServer) seen() (int, []http.Header) {
 func TestEgressAllowlistAndNoCredentialInBottle(t *testing.T) {
 	testenv.RequireDocker(t)
 	key := "sk-ant-test-" + randHex(12)
-	listed, unlisted, late := newHostServer(t, "hello-listed"), newHostServer(t, "hello-unlisted"), newHostServer(t, "hello-late")
+	listed, unlisted := newHostServer(t, "hello-listed"), newHostServer(t, "hello-unlisted")
+	late, later := newHostServer(t, "hello-late"), newHostServer(t, "hello-later")
 	api := newHostServer(t, "api-ok")
 	gateway := bridgeGateway(t)
 
@@ -97,15 +102,38 @@ func TestEgressAllowlistAndNoCredentialInBottle(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(c.home, "config.toml"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	script := fmt.Sprintf(egressScript, listed.port(), unlisted.port(), gateway, late.port())
-	p := c.start("launch", slug, "--repo", faultRepo(t, nil), "--driver", "buildkit", "--progress", "quiet",
+	script := fmt.Sprintf(egressScript, listed.port(), unlisted.port(), gateway, late.port(), later.port())
+	repo := faultRepo(t, nil)
+	p := c.start("launch", slug, "--repo", repo, "--driver", "buildkit", "--progress", "quiet",
 		"--log-level", "debug", "--keep", "--", "sh", "-c", script)
 	p.waitOut(3*time.Minute, "egress-ready")
 	name := "claude-bottle-" + slug
 
-	// Approved while the bottle runs: live at once, nothing rebuilt.
-	c.must(0, "capability", "add", slug, "late", "--host", "127.0.0.1:"+late.port(), "--reason", "test", "--no-build", "--repo", faultRepo(t, nil))
+	// The refusals became suggestions; the agent's request is approved
+	// while the bottle runs, then an operator adds another host: each is
+	// live at once, nothing is rebuilt.
+	imageBefore := imageID(strings.TrimSpace(testenv.Docker(t, "inspect", "--format", "{{.Config.Image}}", name)))
+	asked := waitRequest(t, c, slug, "pending")
+	c.must(0, "request", "approve", asked.ID, "--repo", repo, "--driver", "buildkit")
+	p.waitOut(60*time.Second, "late=")
+	c.must(0, "capability", "add", slug, "later", "--host", "127.0.0.1:"+later.port(), "--reason", "test", "--no-build", "--repo", repo)
 	p.waitOut(90*time.Second, "egress-done")
+	if after := imageID(strings.TrimSpace(testenv.Docker(t, "inspect", "--format", "{{.Config.Image}}", name))); after != imageBefore {
+		t.Errorf("approving egress changed the bottle's image from %s to %s", imageBefore, after)
+	}
+	var suggested []string
+	for _, r := range listRequests(t, c, slug) {
+		if r.State == "suggested" && r.Kind == "egress" && r.Origin == "proxy" {
+			suggested = append(suggested, strings.Join(r.Hosts, ","))
+		}
+	}
+	slices.Sort(suggested)
+	// The later server was asked for before the operator added it.
+	want := []string{gateway + ":" + unlisted.port(), "127.0.0.1:" + unlisted.port(), "127.0.0.1:" + later.port()}
+	slices.Sort(want)
+	if !slices.Equal(suggested, want) {
+		t.Errorf("suggested egress requests %v, want %v (metadata is never suggested)", suggested, want)
+	}
 	environs := bottleEnvirons(t, name)
 
 	p.signal(syscall.SIGTERM)
@@ -120,7 +148,9 @@ func TestEgressAllowlistAndNoCredentialInBottle(t *testing.T) {
 		"metaconnect": {" 403 Forbidden", "link-local"},
 		"bridge":      {" 403 Forbidden", "egress refused"},
 		"api":         {" 200 OK", "api-ok"},
+		"asked":       {"0"},
 		"late":        {" 200 OK", "hello-late"},
+		"later":       {" 200 OK", "hello-later"},
 		"creds":       {"base:http://127.0.0.1:3128/anthropic token:claude-bottle-placeholder key:unset"},
 	} {
 		got := outValue(out, k)
@@ -178,6 +208,37 @@ func TestEgressAllowlistAndNoCredentialInBottle(t *testing.T) {
 		}
 	}
 	t.Logf("key absent from %d places (%d bottle processes)", len(places), len(environs))
+}
+
+// listedRequest is what the test reads of `request list --format json`.
+type listedRequest struct {
+	ID, Kind, State, Origin string
+	Hosts                   []string
+}
+
+func listRequests(t *testing.T, c *fcli, slug string) []listedRequest {
+	t.Helper()
+	var rs []listedRequest
+	out := c.must(0, "request", "list", slug, "--format", "json").Stdout
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("request list: %v\n%s", err, out)
+	}
+	return rs
+}
+
+// waitRequest waits up to a minute for the bottle's first request in
+// state and returns it.
+func waitRequest(t *testing.T, c *fcli, slug, state string) listedRequest {
+	t.Helper()
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		for _, r := range listRequests(t, c, slug) {
+			if r.State == state {
+				return r
+			}
+		}
+	}
+	t.Fatalf("bottle %s made no %s request within a minute", slug, state)
+	return listedRequest{}
 }
 
 // bridgeGateway is the engine's default bridge's gateway: the one the
