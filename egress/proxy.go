@@ -185,8 +185,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL = pr.In.URL
-			pr.Out.Host = pr.In.Host
+			// The Host sent is the checked URL's: a different Host header
+			// would name a destination the policy never saw.
+			pr.Out.URL, pr.Out.Host = pr.In.URL, ""
 		},
 		Transport:     p.transport,
 		FlushInterval: -1,

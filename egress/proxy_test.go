@@ -217,3 +217,22 @@ func TestProxyHalfCloseClient(t *testing.T) {
 		}
 	}
 }
+
+// TestProxySendsTheCheckedHost: the Host header upstream is the checked
+// URL's, whatever Host the bottle sent.
+func TestProxySendsTheCheckedHost(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "host="+r.Host) }))
+	defer srv.Close()
+	e := newProxyEnv(t, []Rule{ruleFor(t, srv.URL)}, nil)
+	conn, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET %s/ HTTP/1.0\r\nHost: evil.example\r\n\r\n", srv.URL)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(conn)
+	if want := "host=" + strings.TrimPrefix(srv.URL, "http://"); !strings.HasSuffix(string(got), want) {
+		t.Errorf("upstream answered %q, want it to have seen %q", got, want)
+	}
+}
