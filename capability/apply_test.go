@@ -544,7 +544,7 @@ func TestEgressCapabilityBuildsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(w.builder.built) != n || !res.Built || res.ImageAfter != first.ImageAfter {
+	if len(w.builder.built) != n || !res.Built || !res.NothingToBuild || res.ImageAfter != first.ImageAfter {
 		t.Errorf("adding an egress capability built %d images, result %+v", len(w.builder.built)-n, res)
 	}
 	if got := w.names("demo"); !reflect.DeepEqual(got, []string{"jq", "pypi"}) {
@@ -552,5 +552,8 @@ func TestEgressCapabilityBuildsNothing(t *testing.T) {
 	}
 	if st, _ := Inspect(w.store, "demo", w.repo); st.NeedsBuild || st.Stale {
 		t.Errorf("status after an egress add = %+v", st)
+	}
+	if log, err := Log(w.store, "demo"); err != nil || log[len(log)-1].Detail != "egress: nothing to build" {
+		t.Errorf("audit = %+v, %v", log, err)
 	}
 }

@@ -91,6 +91,9 @@ func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOpti
 	if _, err := egress.ParseRules("--host", o.hosts); err != nil {
 		return usageErr(err)
 	}
+	if len(o.hosts) > 0 {
+		o.noBuild = true // egress adds nothing to the image: no driver to open
+	}
 	c := capability.Capability{Name: name, User: o.user, Reason: o.reason}
 	if err := capability.ValidateName(name); err != nil {
 		return err
@@ -350,6 +353,8 @@ func (ch *change) report(res *capability.Result, err error) error {
 		what += " " + fmt.Sprintf("%q", res.Capability)
 	}
 	switch {
+	case res.NothingToBuild:
+		fmt.Fprintf(w, "bottle %s: %s recorded; nothing to build, and a running bottle's proxy lets it through now\n", res.Slug, what)
 	case !res.Built:
 		fmt.Fprintf(w, "bottle %s: %s recorded, not built; run `claude-bottle build %s`\n", res.Slug, what, res.Slug)
 	case res.Action == capability.ActionRollback:

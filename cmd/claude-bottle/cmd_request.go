@@ -307,6 +307,9 @@ func (a *app) runApprove(cmd *cobra.Command, id string, o *approveOptions) error
 			return err
 		}
 	}
+	if found.Kind == bottleapi.KindEgress {
+		o.changeFlags.noBuild = true // egress adds nothing to the image: no driver to open
+	}
 	applier, closeApplier, err := requestApplier(a, cmd, found.Slug, &o.changeFlags)
 	if err != nil {
 		return err
