@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -55,7 +56,7 @@ func (r Rule) Allows(host string, port int) bool {
 		return false
 	}
 	if r.Port == 0 {
-		return port == 80 || port == 443
+		return slices.Contains(WebPorts, port)
 	}
 	return r.Port == port
 }
