@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/request"
 )
 
 // Proxy is the host side of a bottle's HTTP(S) proxy: it serves CONNECT
@@ -283,7 +285,13 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ref.Askable && p.Suggest != nil && p.suggested.first(ref.Target()) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 		if err := p.Suggest.SuggestEgress(ctx, p.Slug, ref); err != nil {
-			p.Log.Warn("recording an egress suggestion", "bottle", p.Slug, "target", ref.Target(), "err", err)
+			// The log may be the terminal the agent runs on: a bottle
+			// that has asked too much already is not news.
+			level := slog.LevelWarn
+			if errors.Is(err, request.ErrTooMany) {
+				level = slog.LevelDebug
+			}
+			p.Log.Log(ctx, level, "recording an egress suggestion", "bottle", p.Slug, "target", ref.Target(), "err", err)
 		}
 		cancel()
 	}
