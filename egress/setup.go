@@ -32,6 +32,11 @@ const BaseURL = "http://" + inbottle.ForwarderAddr + AnthropicPrefix
 // never enter a bottle.
 var SecretEnv = []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"}
 
+// MaxConns is how many connections a bottle may hold open on its socket
+// with the egress proxy mounted (each tunnel is one); more wait their
+// turn. PID 1's forwarder takes up to 256.
+const MaxConns = 128
+
 // Setup is the egress side of one launch: what every bottle may reach
 // (beyond DefaultRules and its approved egress capabilities), where its
 // API calls go and with which credentials.
@@ -94,6 +99,9 @@ func (s Setup) Hook() (func(*request.ServerOptions), error) {
 		if api != nil {
 			o.Anthropic = api
 		}
+		// Every tunnel holds a connection: an agent's HTTP clients keep
+		// several open, and a package manager many more.
+		o.MaxConns = max(o.MaxConns, MaxConns)
 	}, nil
 }
 

@@ -46,7 +46,7 @@ func TestSetupHook(t *testing.T) {
 		}
 		o := request.ServerOptions{Store: request.NewStore(st), Slug: testSlug}
 		hook(&o)
-		if o.Egress == nil || (o.Anthropic != nil) != c.withAPI {
+		if o.Egress == nil || (o.Anthropic != nil) != c.withAPI || o.MaxConns != MaxConns {
 			t.Errorf("credentials %v: egress %v, anthropic %v", !c.creds.Empty(), o.Egress != nil, o.Anthropic != nil)
 		}
 		rules, _ := o.Egress.(*Proxy).Policy.Rules()
