@@ -165,6 +165,13 @@ func TestProxyApprovedCapabilityIsLive(t *testing.T) {
 	if code, body := e.get(t, srv.URL+"/x"); code != http.StatusOK || body != "hello from later /x" {
 		t.Fatalf("after approval: %d %q, want 200", code, body)
 	}
+	// Removed again: refused on the next request, on the same connection.
+	if err := b.WriteFileAt(capability.ListFile, []byte(`{"version":1,"capabilities":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := e.get(t, srv.URL+"/y"); code != http.StatusForbidden {
+		t.Fatalf("after removal: %d, want 403", code)
+	}
 }
 
 func TestProxyNeverReachesLinkLocalOrUnlistedLoopback(t *testing.T) {
