@@ -3,6 +3,7 @@ package bottleapi
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -143,11 +144,37 @@ func ValidateHosts(hosts []string) error {
 		if len(h) > MaxHostLen || !hostPattern.MatchString(h) {
 			return invalid("host %q: give a lowercase host name with an optional :port, like \"pypi.org\" or \"example.com:8443\"", clip(h))
 		}
-		if _, port, ok := strings.Cut(h, ":"); ok {
+		name, port, ok := strings.Cut(h, ":")
+		if ok {
 			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 				return invalid("host %q: the port must be 1 to 65535", clip(h))
 			}
 		}
+		if err := checkHostName(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkHostName refuses a label longer than DNS allows, and an address
+// no bottle may ever reach (link-local, where the cloud metadata services
+// are; "this network"; multicast and reserved), so nobody is asked to
+// approve what the egress proxy would refuse anyway.
+func checkHostName(name string) error {
+	for _, l := range strings.Split(name, ".") {
+		if len(l) > 63 {
+			return invalid("host %q: a name's labels are at most 63 characters", clip(name))
+		}
+	}
+	a, err := netip.ParseAddr(name)
+	if err != nil || !a.Is4() {
+		return nil // a name: the proxy checks what it resolves to
+	}
+	b := a.As4()
+	switch {
+	case b[0] == 169 && b[1] == 254, b[0] == 0, b[0] >= 224:
+		return invalid("host %q: link-local, metadata, multicast and reserved addresses are never reachable from a bottle", name)
 	}
 	return nil
 }

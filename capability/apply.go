@@ -1,6 +1,7 @@
 package capability
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,9 @@ type Result struct {
 	ImageAfter  string `json:"image_after,omitempty"`
 	// Built is false with NoBuild: the bottle needs a build.
 	Built bool `json:"built"`
+	// NothingToBuild is true when the change added nothing to the image
+	// (an egress capability): the image is as it was, and current.
+	NothingToBuild bool `json:"nothing_to_build,omitempty"`
 	// Steps counts the build's steps and how many were cached.
 	Steps driver.StepCount `json:"steps"`
 	// Rebased is true when the base had changed since the override was
@@ -136,7 +140,13 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 	}
 	res.Image, res.ImageAfter = next.tag(b.Slug()), res.ImageBefore
 	var undo tagSet
-	if !o.NoBuild {
+	unchanged := imageUnchanged(ch, cur, next)
+	switch {
+	case unchanged:
+		// An egress capability adds nothing to the image: the egress proxy
+		// reads the list, so the change is live once it is written.
+		res.Built, res.NothingToBuild = true, true
+	case !o.NoBuild:
 		if undo, err = o.buildAndSwap(ctx, b, next, res); err != nil {
 			return nil, err
 		}
@@ -150,7 +160,9 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 	}
 	entry := Entry{Time: o.now(), User: o.User, Action: ch.Action, Capability: res.Capability,
 		RequestID: ch.requestID(), BaseDigest: next.list.Base.Digest, ImageBefore: res.ImageBefore, ImageAfter: res.ImageAfter}
-	if o.NoBuild {
+	if unchanged {
+		entry.Detail = "egress: nothing to build"
+	} else if o.NoBuild {
 		entry.Detail = "not built (--no-build): the bottle needs `claude-bottle build " + b.Slug() + "`"
 	} else if next.rebased {
 		entry.Detail = "rendered on the changed base"
@@ -159,6 +171,12 @@ func Apply(ctx context.Context, o Options, ch Change) (*Result, error) {
 		return res, fmt.Errorf("the change is applied, but %w", err)
 	}
 	return res, nil
+}
+
+// imageUnchanged reports whether ch adds an egress capability and leaves
+// the override as it was: there is nothing to build.
+func imageUnchanged(ch Change, cur, next *snapshot) bool {
+	return ch.Action == ActionAdd && ch.Capability.Kind == KindEgress && bytes.Equal(cur.override, next.override)
 }
 
 func (o Options) withDefaults() Options {

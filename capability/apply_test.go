@@ -535,3 +535,25 @@ func TestCompose(t *testing.T) {
 		t.Errorf("Compose(packages) = %+v, %v", c, err)
 	}
 }
+
+func TestEgressCapabilityBuildsNothing(t *testing.T) {
+	w := newWorld(t)
+	first := w.add("demo", "jq", "RUN echo jq > /etc/jq")
+	n := len(w.builder.built)
+	res, err := Add(context.Background(), w.opts("demo"), Capability{Name: "pypi", Kind: KindEgress, Instructions: "pypi.org files.pythonhosted.org:443", Reason: "pip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.builder.built) != n || !res.Built || !res.NothingToBuild || res.ImageAfter != first.ImageAfter {
+		t.Errorf("adding an egress capability built %d images, result %+v", len(w.builder.built)-n, res)
+	}
+	if got := w.names("demo"); !reflect.DeepEqual(got, []string{"jq", "pypi"}) {
+		t.Errorf("list = %v", got)
+	}
+	if st, _ := Inspect(w.store, "demo", w.repo); st.NeedsBuild || st.Stale {
+		t.Errorf("status after an egress add = %+v", st)
+	}
+	if log, err := Log(w.store, "demo"); err != nil || log[len(log)-1].Detail != "egress: nothing to build" {
+		t.Errorf("audit = %+v, %v", log, err)
+	}
+}

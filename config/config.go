@@ -11,6 +11,8 @@ import (
 
 	"github.com/docker/go-units"
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/claude-bottle/claude-bottle/egress"
 )
 
 // ErrConfig classes every problem with the config file or a setting.
@@ -31,6 +33,7 @@ type File struct {
 	Launch    Launch    `toml:"launch"`
 	Dashboard Dashboard `toml:"dashboard"`
 	Push      Push      `toml:"push"`
+	Egress    Egress    `toml:"egress"`
 }
 
 // BuildKit holds the BuildKit driver's endpoint settings.
@@ -84,6 +87,19 @@ type Push struct {
 	Name string `toml:"name"`
 }
 
+// Egress holds what bottles may reach through the host's proxy.
+type Egress struct {
+	// Allow lists more destinations every bottle may reach: "host" (ports
+	// 80 and 443) or "host:port". Only a host:port entry reaches a
+	// private or loopback address; link-local and metadata addresses are
+	// never reached.
+	Allow []string `toml:"allow"`
+	// AnthropicURL is where the host proxy sends the bottles' Anthropic
+	// API calls (default https://api.anthropic.com): an LLM gateway, or a
+	// test server.
+	AnthropicURL string `toml:"anthropic_url"`
+}
+
 // Load reads the config file at path. A missing file is an empty config,
 // not an error; an unknown key or a value of the wrong type is an error
 // that names the file, the line and the key.
@@ -127,7 +143,7 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, egress.{allow,anthropic_url}"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.
@@ -138,7 +154,23 @@ func (f File) validate(path string, data []byte) error {
 	if f.Launch.TranscriptDir != "" && !strings.HasPrefix(f.Launch.TranscriptDir, "/") {
 		return badValue(path, data, "launch.transcript_dir", fmt.Sprintf("%q must be an absolute path inside the bottle", f.Launch.TranscriptDir))
 	}
-	return f.Launch.validate(path, data)
+	if err := f.Launch.validate(path, data); err != nil {
+		return err
+	}
+	return f.Egress.validate(path, data)
+}
+
+// validate checks the egress keys' values.
+func (e Egress) validate(path string, data []byte) error {
+	if _, err := egress.ParseRules("", e.Allow); err != nil {
+		return badValue(path, data, "egress.allow", strings.TrimPrefix(err.Error(), ": "))
+	}
+	if e.AnthropicURL != "" {
+		if _, err := egress.NewAnthropic(egress.AnthropicOptions{Upstream: e.AnthropicURL}); err != nil {
+			return badValue(path, data, "egress.anthropic_url", err.Error())
+		}
+	}
+	return nil
 }
 
 // validate checks the launch keys' values.

@@ -22,6 +22,7 @@ func TestLoadValid(t *testing.T) {
 		Docker:   Docker{Host: "unix:///var/run/docker.sock", Bin: "/usr/bin/docker"},
 		Launch:   Launch{TranscriptDir: "/home/agent/.claude", Network: "open", PidsLimit: 256, Memory: "2g", CPUs: 1.5},
 		Push:     Push{Name: "registry.example:5000/team/{image}:{tag}"},
+		Egress:   Egress{Allow: []string{"pypi.org", "127.0.0.1:8080"}, AnthropicURL: "https://gateway.example/anthropic"},
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("Load(valid.toml) =\n%+v\nwant\n%+v", f, want)
@@ -53,6 +54,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad_addr_inline.toml", []string{":4:", `key "buildkit.addr"`, `"localhost"`}},
 		{"relative_transcript_dir.toml", []string{":3:", `key "launch.transcript_dir"`, "absolute path"}},
 		{"syntax_error.toml", []string{":2:"}},
+		{"bad_egress_allow.toml", []string{":3:", `key "egress.allow"`, `"http://evil.example/"`, "host or host:port"}},
+		{"bad_anthropic_url.toml", []string{":3:", `key "egress.anthropic_url"`, "ftp://api.example"}},
 		{"bad_network.toml", []string{":3:", `key "launch.network"`, `"host"`, "want \"none\""}},
 		{"bad_memory.toml", []string{":4:", `key "launch.memory"`, `"lots"`, "4g"}},
 		{"bad_pids.toml", []string{":2:", `key "launch.pids_limit"`, "-5"}},

@@ -53,6 +53,9 @@ type Settings struct {
 	// ""; PushNameFrom names where it is set, for messages about it.
 	PushName     string
 	PushNameFrom string
+	// Egress is the config file's [egress] table: the destinations every
+	// bottle may reach, and where Anthropic API calls go.
+	Egress Egress
 }
 
 // Limits are a bottle's resource limits as the config file sets them.
@@ -80,6 +83,7 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		}
 	}
 	s.Network = f.Launch.Network
+	s.Egress = f.Egress
 	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
 	if f.Launch.Memory != "" {
 		s.Limits.Memory, _ = ParseMemory(f.Launch.Memory) // checked by Load

@@ -85,20 +85,24 @@ func (o Outcome) ExitCode() int {
 // and what happens next.
 func (o Outcome) Text() string {
 	r := o.Request
+	what := fmt.Sprintf("capability %q", r.Name)
+	if r.Kind == bottleapi.KindEgress {
+		what = "egress to " + strings.Join(r.Hosts, ", ")
+	}
 	var b strings.Builder
 	switch o.Result {
 	case ResultApproved:
 		if r.Edited != nil {
-			fmt.Fprintf(&b, "Approved with edits: capability %q (request %s). %s\n", r.Name, r.ID, r.Edited.Summary)
+			fmt.Fprintf(&b, "Approved with edits: %s (request %s). %s\n", what, r.ID, r.Edited.Summary)
 		} else {
-			fmt.Fprintf(&b, "Approved: capability %q (request %s).\n", r.Name, r.ID)
+			fmt.Fprintf(&b, "Approved: %s (request %s).\n", what, r.ID)
 		}
 	case ResultFailed:
-		fmt.Fprintf(&b, "Approved, but building capability %q (request %s) failed:\n%s\n", r.Name, r.ID, r.Error)
+		fmt.Fprintf(&b, "Approved, but applying %s (request %s) failed:\n%s\n", what, r.ID, r.Error)
 	case ResultDenied:
-		fmt.Fprintf(&b, "Denied: capability %q (request %s). The operator said: %s\n", r.Name, r.ID, r.DenyReason)
+		fmt.Fprintf(&b, "Denied: %s (request %s). The operator said: %s\n", what, r.ID, r.DenyReason)
 	case ResultTimedOut:
-		fmt.Fprintf(&b, "Timed out: no decision on capability %q (request %s) before the wait ended.\n", r.Name, r.ID)
+		fmt.Fprintf(&b, "Timed out: no decision on %s (request %s) before the wait ended.\n", what, r.ID)
 	}
 	b.WriteString(r.Next)
 	return strings.TrimSpace(b.String())

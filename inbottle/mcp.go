@@ -20,8 +20,8 @@ const MCPServerName = "claude-bottle"
 const (
 	ToolRequestCapability = "request_capability"
 	ToolBottleStatus      = "bottle_status"
-	// ToolRequestEgress ("request_egress") joins with the egress proxy
-	// (issue 15): it will take {hosts, reason} and wait the same way.
+	// ToolRequestEgress asks for network access to hosts through the
+	// bottle's proxy and waits the same way.
 	ToolRequestEgress = "request_egress"
 )
 
@@ -56,6 +56,12 @@ type CapabilityResult struct {
 	Next       string          `json:"next" jsonschema:"what happens now"`
 }
 
+// EgressArgs are request_egress's arguments.
+type EgressArgs struct {
+	Hosts  []string `json:"hosts" jsonschema:"hosts to reach, each host or host:port, like pypi.org or example.com:8443; a host alone means ports 80 and 443"`
+	Reason string   `json:"reason" jsonschema:"one line telling the operator why you need it"`
+}
+
 // NewMCPServer returns the MCP server the agent in a bottle talks to.
 func NewMCPServer(o MCPOptions) *mcp.Server {
 	if o.Wait <= 0 {
@@ -67,7 +73,7 @@ func NewMCPServer(o MCPOptions) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: MCPServerName, Version: o.Version}, &mcp.ServerOptions{
 		Instructions: "You run in a claude-bottle: a container whose image the operator controls. " +
 			"When you lack a tool, a package or a permission, ask for it with request_capability " +
-			"instead of working around it; bottle_status shows what the bottle has and what waits for a decision.",
+			"instead of working around it, and for a host its proxy refuses, ask with request_egress; bottle_status shows what the bottle has and what waits for a decision.",
 	})
 	t := &tools{o: o}
 	mcp.AddTool(s, &mcp.Tool{
@@ -81,7 +87,13 @@ func NewMCPServer(o MCPOptions) *mcp.Server {
 		Name:        ToolBottleStatus,
 		Description: "Show this bottle's image, the capabilities it has, and the requests waiting for the operator.",
 	}, t.bottleStatus)
-	// request_egress is added here with issue 15.
+	mcp.AddTool(s, &mcp.Tool{
+		Name: ToolRequestEgress,
+		Description: fmt.Sprintf("Ask the operator to let this bottle reach hosts on the network. The bottle reaches "+
+			"nothing but its allowlist: other connections are refused by its proxy with a 403 naming this tool. "+
+			"Waits for the decision (up to %s) and says whether it was approved, denied (with the operator's "+
+			"reason) or timed out. On approval the hosts are reachable at once; nothing restarts.", o.Wait),
+	}, t.requestEgress)
 	return s
 }
 
@@ -115,6 +127,26 @@ func (t *tools) requestCapability(ctx context.Context, req *mcp.CallToolRequest,
 	}
 	if out.Request.Edited != nil {
 		res.Edited = out.Request.Edited.Summary
+	}
+	text := out.Text()
+	if err != nil {
+		text += "\n(stopped waiting: " + err.Error() + ")"
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, res, nil
+}
+
+func (t *tools) requestEgress(ctx context.Context, req *mcp.CallToolRequest, args EgressArgs) (*mcp.CallToolResult, CapabilityResult, error) {
+	stop := t.keepAlive(ctx, req, "waiting for the operator to decide on egress to "+strings.Join(args.Hosts, ", "))
+	defer stop()
+	wctx, cancel := context.WithTimeout(ctx, t.o.Wait+buildGrace)
+	defer cancel()
+	out, err := RequestEgress(wctx, t.o.Client, EgressInput{Hosts: args.Hosts, Reason: args.Reason, Wait: t.o.Wait})
+	if err != nil && out.Request.ID == "" {
+		return nil, CapabilityResult{}, err
+	}
+	res := CapabilityResult{
+		Result: out.Result, ID: out.Request.ID, State: out.Request.State,
+		DenyReason: out.Request.DenyReason, Error: out.Request.Error, Next: out.Request.Next,
 	}
 	text := out.Text()
 	if err != nil {

@@ -74,7 +74,7 @@ func TestMCPTools(t *testing.T) {
 		names = append(names, tool.Name)
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{ToolBottleStatus, ToolRequestCapability}) {
+	if !slices.Equal(names, []string{ToolBottleStatus, ToolRequestCapability, ToolRequestEgress}) {
 		t.Fatalf("tools %v", names)
 	}
 	res, text := callTool(t, cs, ToolBottleStatus, map[string]any{})

@@ -189,7 +189,7 @@ func TestRequestChannelInABottle(t *testing.T) {
 			names = append(names, tool.Name)
 		}
 		slices.Sort(names)
-		if !slices.Equal(names, []string{inbottle.ToolBottleStatus, inbottle.ToolRequestCapability}) {
+		if !slices.Equal(names, []string{inbottle.ToolBottleStatus, inbottle.ToolRequestCapability, inbottle.ToolRequestEgress}) {
 			t.Fatalf("tools %v", names)
 		}
 		res, text := callInBottle(t, cs, inbottle.ToolBottleStatus, map[string]any{})

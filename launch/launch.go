@@ -22,6 +22,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/request"
 )
 
 // PrepareOptions say how to make a bottle's image ready to run.
@@ -71,6 +72,11 @@ type RunOptions struct {
 	// Containment is how the bottle holds its agent: network, limits,
 	// mounts and the host user (container.go).
 	Containment
+	// Socket, when set, adds to what Prepared.Run serves on the bottle
+	// socket (see SocketHook). Prepared.Run serves the socket for the
+	// whole run unless Containment.RunDir names a folder, whose socket the
+	// caller serves itself.
+	Socket SocketHook
 }
 
 // Prepared is a bottle whose image is ready to run.
@@ -126,10 +132,37 @@ func Prepare(ctx context.Context, po PrepareOptions) (*Prepared, error) {
 
 // Run runs the prepared bottle and waits for it to exit (see the package
 // function Run: a signal that cancels ctx is passed to the agent, and the
-// transcript is snapshotted after the exit).
+// transcript is snapshotted after the exit). Unless ro.RunDir names a
+// folder, it serves the bottle socket (request.Server on
+// request.PrepareRunDir, with Claude Code's managed configuration beside
+// it) from before the bottle starts until after it stops; ro.Socket adds
+// to what it serves.
 func (p *Prepared) Run(ctx context.Context, ro RunOptions) (Outcome, error) {
 	spec := runSpec(p.Plan, ro)
 	spec.Image = p.Image
+	if spec.Log == nil {
+		spec.Log = slog.New(slog.DiscardHandler)
+	}
+	if spec.RunDir != "" {
+		return Run(ctx, p.engine, spec)
+	}
+	sock, err := serveSocket(spec.Bottle, spec.Log, ro.Socket)
+	if errors.Is(err, request.ErrInUse) && spec.Attach {
+		// The launch that runs the bottle serves its socket.
+		return Run(ctx, p.engine, spec)
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer func() {
+		if cerr := sock.close(); cerr != nil {
+			spec.Log.Warn("closing the bottle socket", "bottle", spec.Slug, "err", cerr)
+		}
+	}()
+	spec.RunDir = sock.dir.Dir
+	if spec.ManagedDir == "" {
+		spec.ManagedDir = sock.dir.ManagedDir
+	}
 	return Run(ctx, p.engine, spec)
 }
 

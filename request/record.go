@@ -100,6 +100,11 @@ func (r *Request) View() bottleapi.Request {
 
 // Next says, for the agent, what happens now.
 func (r *Request) Next() string {
+	if r.Kind == bottleapi.KindEgress {
+		if s, ok := egressNext[r.State]; ok {
+			return s
+		}
+	}
 	switch r.State {
 	case bottleapi.StateSuggested:
 		return "Recorded as a suggestion for the operator; nobody waits for it. Ask with request_capability if you need it now."
@@ -117,6 +122,16 @@ func (r *Request) Next() string {
 		return "No decision came before the wait ended, so the request is withdrawn. Work without it, or ask again later."
 	}
 	return ""
+}
+
+// egressNext is what happens next for an egress request where it differs
+// from a capability's: nothing is built, the proxy lets it through.
+var egressNext = map[bottleapi.State]string{
+	bottleapi.StateSuggested: "Recorded as a suggestion for the operator; nobody waits for it. Ask with request_egress if you need it now.",
+	bottleapi.StateApproved:  "Approved: the bottle's proxy lets these hosts through in a moment; nothing restarts.",
+	bottleapi.StateApplying:  "Approved: the bottle's proxy lets these hosts through in a moment; nothing restarts.",
+	bottleapi.StateApplied:   "Approved: the bottle's proxy lets these hosts through now; nothing restarts. Retry the connection.",
+	bottleapi.StateFailed:    "Approved, but recording it failed, so the hosts are still refused. Read the error; you may ask again.",
 }
 
 // Preview renders what approving the request would add to the bottle's

@@ -17,6 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/config"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/egress"
 	"github.com/claude-bottle/claude-bottle/launch"
 )
 
@@ -57,15 +58,15 @@ func (f *changeFlags) bind(cmd *cobra.Command, noBuild bool) {
 // addOptions are the flags of `capability add`.
 type addOptions struct {
 	changeFlags
-	run, packages []string
-	file          string
-	user, reason  string
+	run, packages, hosts []string
+	file                 string
+	user, reason         string
 }
 
 func (a *app) newCapabilityAddCmd() *cobra.Command {
 	var o addOptions
 	cmd := &cobra.Command{
-		Use:   "add SLUG NAME (--run CMD... | --file SNIPPET | --package PKG...) [--user U] [--reason TEXT] [--no-build]",
+		Use:   "add SLUG NAME (--run CMD... | --file SNIPPET | --package PKG... | --host HOST[:PORT]...) [--user U] [--reason TEXT] [--no-build]",
 		Short: "Add a capability to the end of the bottle's list, build, then swap the image in",
 		Args:  exactArgs(2, "SLUG and NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,14 +78,21 @@ func (a *app) newCapabilityAddCmd() *cobra.Command {
 	fl.StringArrayVar(&o.run, "run", nil, "a command to RUN (repeatable, one RUN each)")
 	fl.StringVar(&o.file, "file", "", "a file of Dockerfile instructions (- for standard input); no FROM")
 	fl.StringSliceVar(&o.packages, "package", nil, "packages to install with the base's package manager (apt, apk or dnf)")
+	fl.StringSliceVar(&o.hosts, "host", nil, "hosts the bottle may reach through its proxy, host or host:port (a host alone: ports 80 and 443); nothing is built and a running bottle may reach them at once")
 	fl.StringVar(&o.user, "user", capability.DefaultUser, "the user the instructions run as (the image's final user is restored after them)")
 	fl.StringVar(&o.reason, "reason", "", "why the bottle needs it (one line, kept in the list and the override)")
 	return cmd
 }
 
 func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOptions) error {
-	if n := btoi(len(o.run) > 0) + btoi(o.file != "") + btoi(len(o.packages) > 0); n != 1 {
-		return usageErr(errors.New("capability add takes exactly one of --run, --file or --package"))
+	if n := btoi(len(o.run) > 0) + btoi(o.file != "") + btoi(len(o.packages) > 0) + btoi(len(o.hosts) > 0); n != 1 {
+		return usageErr(errors.New("capability add takes exactly one of --run, --file, --package or --host"))
+	}
+	if _, err := egress.ParseRules("--host", o.hosts); err != nil {
+		return usageErr(err)
+	}
+	if len(o.hosts) > 0 {
+		o.noBuild = true // egress adds nothing to the image: no driver to open
 	}
 	c := capability.Capability{Name: name, User: o.user, Reason: o.reason}
 	if err := capability.ValidateName(name); err != nil {
@@ -105,7 +113,7 @@ func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOpti
 		c.Instructions, err = a.readSnippet(o.file)
 	} else {
 		var composed capability.Capability
-		composed, err = capability.Compose(ch.opts.Store, ch.opts.Plan, name, capability.Spec{Run: o.run, Packages: o.packages})
+		composed, err = capability.Compose(ch.opts.Store, ch.opts.Plan, name, capability.Spec{Run: o.run, Packages: o.packages, Hosts: o.hosts})
 		c.Kind, c.Instructions = composed.Kind, composed.Instructions
 	}
 	if err != nil {
@@ -345,6 +353,8 @@ func (ch *change) report(res *capability.Result, err error) error {
 		what += " " + fmt.Sprintf("%q", res.Capability)
 	}
 	switch {
+	case res.NothingToBuild:
+		fmt.Fprintf(w, "bottle %s: %s recorded; nothing to build, and a running bottle's proxy lets it through now\n", res.Slug, what)
 	case !res.Built:
 		fmt.Fprintf(w, "bottle %s: %s recorded, not built; run `claude-bottle build %s`\n", res.Slug, what, res.Slug)
 	case res.Action == capability.ActionRollback:

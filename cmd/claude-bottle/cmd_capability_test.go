@@ -16,7 +16,9 @@ func TestCapabilityBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"capability", "add", "demo", "jq"}, "exactly one of --run, --file or --package"},
+		{[]string{"capability", "add", "demo", "jq"}, "exactly one of --run, --file, --package or --host"},
+		{[]string{"capability", "add", "demo", "web", "--host", "http://pypi.org/"}, "--host"},
+		{[]string{"capability", "add", "demo", "web", "--host", "pypi.org", "--run", "true"}, "exactly one of"},
 		{[]string{"capability", "add", "demo", "jq", "--run", "true", "--package", "jq"}, "exactly one of"},
 		{[]string{"capability", "add", "demo", "Bad/Name", "--run", "true"}, "slug rule"},
 		{[]string{"capability", "add", "demo", "jq", "--run", "true\nFROM evil"}, "line break"},
@@ -47,6 +49,28 @@ func TestCapabilityBadInput(t *testing.T) {
 	}
 	if got := cliTree(t, f.home); got != "<absent>" {
 		t.Errorf("refused commands wrote state:\n%s", got)
+	}
+}
+
+// TestCapabilityAddHost adds an egress capability: nothing to build, so no
+// driver is needed, and the list holds the hosts.
+func TestCapabilityAddHost(t *testing.T) {
+	f := newCLIFixture(t)
+	// No --no-build: with nothing to build, no driver is opened.
+	r := f.ok("capability", "add", "demo", "pypi", "--host", "pypi.org,files.pythonhosted.org:443", "--reason", "pip", "--repo", f.repo)
+	if !strings.Contains(r.out, "nothing to build") {
+		t.Errorf("add --host said %q", r.out)
+	}
+	r = f.ok("capability", "list", "demo", "--format", "json", "--repo", f.repo)
+	var st struct {
+		Capabilities []struct{ Name, Kind, Instructions string }
+		NeedsBuild   bool `json:"needs_build"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Capabilities) != 1 || st.Capabilities[0].Kind != "egress" || st.Capabilities[0].Instructions != "pypi.org files.pythonhosted.org:443" || st.NeedsBuild {
+		t.Errorf("list = %+v", st)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/config"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/egress"
 	"github.com/claude-bottle/claude-bottle/launch"
 )
 
@@ -105,6 +107,9 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 		return err
 	}
 	ro.Containment = contain
+	if err := a.egress(s, &ro); err != nil {
+		return err
+	}
 	po := launch.PrepareOptions{Plan: p, Build: tmpl, NoBuild: o.noBuild}
 	if o.dryRun {
 		return writeDryRun(a.io.out, launch.Sequence(po, ro))
@@ -125,6 +130,20 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if out.ExitCode != 0 {
 		return &exitCodeError{code: out.ExitCode, err: fmt.Errorf("the bottle's command exited with status %d", out.ExitCode)}
 	}
+	return nil
+}
+
+// egress gives the run its network side: the egress and Anthropic proxies
+// on the bottle socket, and the environment that points the agent at them
+// (with a placeholder, never the host's key).
+func (a *app) egress(s config.Settings, ro *launch.RunOptions) error {
+	setup := egress.Setup{Allow: s.Egress.Allow, AnthropicURL: s.Egress.AnthropicURL,
+		Credentials: egress.CredentialsFromEnv(os.Getenv), Log: a.log}
+	hook, err := setup.Hook()
+	if err != nil {
+		return usageErr(err)
+	}
+	ro.Socket, ro.Env = hook, append(setup.Env(), ro.Env...)
 	return nil
 }
 
@@ -178,17 +197,18 @@ func (a *app) runOptions(s config.Settings, o *launchOptions, command, env []str
 	return ro, nil
 }
 
-// runEnv builds the bottle's run-time environment: ANTHROPIC_API_KEY from
-// the host when set, then --env values. None of it is baked into an image.
+// runEnv builds the bottle's run-time environment from --env values. None
+// of it is baked into an image, and no Anthropic credential is taken: the
+// host proxy adds the host's to the bottle's API calls (package egress).
 func runEnv(flags []string) ([]string, error) {
 	var env []string
-	if v, ok := os.LookupEnv("ANTHROPIC_API_KEY"); ok {
-		env = append(env, "ANTHROPIC_API_KEY="+v)
-	}
 	for _, kv := range flags {
 		k, _, ok := strings.Cut(kv, "=")
 		if k == "" {
 			return nil, usageErr(fmt.Errorf("--env %q: want KEY=VALUE or KEY", kv))
+		}
+		if slices.Contains(egress.SecretEnv, k) {
+			return nil, usageErr(fmt.Errorf("--env %s: Anthropic credentials never enter a bottle; set %s on the host and the bottle's proxy adds it to each API call", k, k))
 		}
 		if !ok {
 			v, set := os.LookupEnv(k)

@@ -29,7 +29,7 @@ func newRequestCmd(a *app) *cobra.Command {
 		Short: "List, show, approve and deny the requests bottles make; in a bottle, make one",
 	}
 	cmd.AddCommand(a.newRequestListCmd(), a.newRequestShowCmd(), a.newRequestApproveCmd(),
-		a.newRequestDenyCmd(), a.newRequestCapabilityCmd(), a.newRequestWaitCmd())
+		a.newRequestDenyCmd(), a.newRequestCapabilityCmd(), a.newRequestEgressCmd(), a.newRequestWaitCmd())
 	groupCommand(cmd)
 	return cmd
 }
@@ -307,6 +307,9 @@ func (a *app) runApprove(cmd *cobra.Command, id string, o *approveOptions) error
 			return err
 		}
 	}
+	if found.Kind == bottleapi.KindEgress {
+		o.changeFlags.noBuild = true // egress adds nothing to the image: no driver to open
+	}
 	applier, closeApplier, err := requestApplier(a, cmd, found.Slug, &o.changeFlags)
 	if err != nil {
 		return err
@@ -316,6 +319,10 @@ func (a *app) runApprove(cmd *cobra.Command, id string, o *approveOptions) error
 	r, err := store.Approve(cmd.Context(), opts)
 	if err != nil {
 		return requestErr(err)
+	}
+	if r.Kind == bottleapi.KindEgress {
+		fmt.Fprintf(a.io.err, "request %s approved: bottle %s may reach %s now\n", r.ID, r.Slug, strings.Join(r.Hosts, ", "))
+		return nil
 	}
 	fmt.Fprintf(a.io.err, "request %s approved: capability %q is in bottle %s's image %s\n", r.ID, r.Name, r.Slug, r.ImageID)
 	return nil
