@@ -12,7 +12,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/claude-bottle/claude-bottle/egress"
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 )
 
 // ErrConfig classes every problem with the config file or a setting.
@@ -162,11 +162,11 @@ func (f File) validate(path string, data []byte) error {
 
 // validate checks the egress keys' values.
 func (e Egress) validate(path string, data []byte) error {
-	if _, err := egress.ParseRules("", e.Allow); err != nil {
+	if _, err := allow.ParseRules("", e.Allow); err != nil {
 		return badValue(path, data, "egress.allow", strings.TrimPrefix(err.Error(), ": "))
 	}
 	if e.AnthropicURL != "" {
-		if _, err := egress.NewAnthropic(egress.AnthropicOptions{Upstream: e.AnthropicURL}); err != nil {
+		if _, err := allow.ParseUpstream(e.AnthropicURL); err != nil {
 			return badValue(path, data, "egress.anthropic_url", err.Error())
 		}
 	}

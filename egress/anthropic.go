@@ -1,18 +1,14 @@
 package egress
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"strings"
 	"time"
-)
 
-// DefaultAnthropicURL is where the Anthropic API is.
-const DefaultAnthropicURL = "https://api.anthropic.com"
+	"github.com/claude-bottle/claude-bottle/egress/allow"
+)
 
 // AnthropicPrefix is the path the bottle calls the API under: its
 // ANTHROPIC_BASE_URL is the proxy's address plus this prefix.
@@ -37,12 +33,9 @@ func CredentialsFromEnv(getenv func(string) string) Credentials {
 // Empty reports whether there is no credential at all.
 func (c Credentials) Empty() bool { return c.APIKey == "" && c.AuthToken == "" }
 
-// ErrBadUpstream classes an Anthropic URL that cannot be used.
-var ErrBadUpstream = errors.New("bad Anthropic API URL")
-
 // AnthropicOptions configure the reverse proxy to the Anthropic API.
 type AnthropicOptions struct {
-	// Upstream is the API's URL; "" means DefaultAnthropicURL. Tests (and
+	// Upstream is the API's URL; "" means allow.DefaultAnthropicURL. Tests (and
 	// config [egress] anthropic_url) point it elsewhere.
 	Upstream string
 	// Credentials are added to every request; whatever credentials the
@@ -63,13 +56,9 @@ var authHeaders = []string{"X-Api-Key", "Authorization", "Proxy-Authorization", 
 // bottle's credentials and adds the host's. Responses, streamed ones
 // (server-sent events) included, flow through unbuffered.
 func NewAnthropic(o AnthropicOptions) (http.Handler, error) {
-	raw := o.Upstream
-	if raw == "" {
-		raw = DefaultAnthropicURL
-	}
-	up, err := url.Parse(raw)
-	if err != nil || (up.Scheme != "https" && up.Scheme != "http") || up.Host == "" || up.User != nil || up.RawQuery != "" {
-		return nil, fmt.Errorf("%w: %q: want http(s)://HOST[:PORT][/PATH], like %s", ErrBadUpstream, clip(raw), DefaultAnthropicURL)
+	up, err := allow.ParseUpstream(o.Upstream)
+	if err != nil {
+		return nil, err
 	}
 	log := o.Log
 	if log == nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 )
 
 func TestAnthropicAddsHostCredentials(t *testing.T) {
@@ -110,8 +112,8 @@ func TestAnthropicStreamsUnbuffered(t *testing.T) {
 
 func TestAnthropicRefusesBadUpstreamAndPaths(t *testing.T) {
 	for _, u := range []string{"ftp://x", "http://", "https://u:p@api.anthropic.com", "::"} {
-		if _, err := NewAnthropic(AnthropicOptions{Upstream: u}); !errors.Is(err, ErrBadUpstream) {
-			t.Errorf("NewAnthropic(%q): %v, want ErrBadUpstream", u, err)
+		if _, err := NewAnthropic(AnthropicOptions{Upstream: u}); !errors.Is(err, allow.ErrBadUpstream) {
+			t.Errorf("NewAnthropic(%q): %v, want allow.ErrBadUpstream", u, err)
 		}
 	}
 	h, err := NewAnthropic(AnthropicOptions{})

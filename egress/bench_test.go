@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 )
 
 // BenchmarkProxyRequest measures one small request through the proxy on
@@ -15,7 +17,7 @@ import (
 func BenchmarkProxyRequest(b *testing.B) {
 	srv := httptest.NewServer(hello("bench"))
 	defer srv.Close()
-	e := newProxyEnv(b, []Rule{ruleFor(b, srv.URL)}, nil)
+	e := newProxyEnv(b, []allow.Rule{ruleFor(b, srv.URL)}, nil)
 	b.ResetTimer()
 	for b.Loop() {
 		resp, err := e.client.Get(srv.URL + "/x")
@@ -44,7 +46,7 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 			go func() { io.Copy(c, c); c.Close() }()
 		}
 	}()
-	e := newProxyEnv(b, []Rule{{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}}, nil)
+	e := newProxyEnv(b, []allow.Rule{{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}}, nil)
 	conn, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		b.Fatal(err)
@@ -69,7 +71,7 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 // BenchmarkPolicyCheck measures the decision alone: the static rules and
 // the bottle's capability list read from disk.
 func BenchmarkPolicyCheck(b *testing.B) {
-	e := newProxyEnv(b, []Rule{{Host: "127.0.0.1", Port: 8080}}, nil)
+	e := newProxyEnv(b, []allow.Rule{{Host: "127.0.0.1", Port: 8080}}, nil)
 	ctx := b.Context()
 	for b.Loop() {
 		if _, err := e.proxy.Policy.Check(ctx, "127.0.0.1", 8080); err != nil {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 )
 
 // Resolver looks host names up; *net.Resolver is one.
@@ -17,13 +20,13 @@ type Resolver interface {
 // connection: Dynamic is called each time, so a rule added while the
 // bottle runs applies to its next connection.
 type Policy struct {
-	// Static are the rules fixed for the bottle's run: DefaultRules and
+	// Static are the rules fixed for the bottle's run: allow.DefaultRules and
 	// config [egress] allow.
-	Static []Rule
+	Static []allow.Rule
 	// Dynamic returns the rules that may change while the bottle runs
 	// (its approved egress capabilities); nil means none. An error refuses
 	// the connection.
-	Dynamic func() ([]Rule, error)
+	Dynamic func() ([]allow.Rule, error)
 	// Resolver looks names up; nil means net.DefaultResolver.
 	Resolver Resolver
 }
@@ -33,7 +36,7 @@ type Policy struct {
 type Decision struct {
 	Host  string
 	Port  int
-	Rule  Rule
+	Rule  allow.Rule
 	Addrs []netip.Addr
 }
 
@@ -52,11 +55,11 @@ type Refusal struct {
 func (r *Refusal) Error() string { return r.Reason }
 
 // Target renders the refused destination as host:port.
-func (r *Refusal) Target() string { return Rule{Host: r.Host, Port: r.Port}.String() }
+func (r *Refusal) Target() string { return allow.Rule{Host: r.Host, Port: r.Port}.String() }
 
 // Rules returns every rule in force now: Static, then Dynamic's.
-func (p *Policy) Rules() ([]Rule, error) {
-	rules := append([]Rule(nil), p.Static...)
+func (p *Policy) Rules() ([]allow.Rule, error) {
+	rules := append([]allow.Rule(nil), p.Static...)
 	if p.Dynamic != nil {
 		more, err := p.Dynamic()
 		if err != nil {
@@ -73,14 +76,14 @@ func (p *Policy) Rules() ([]Rule, error) {
 // (DNS rebinding) is refused. A *Refusal is returned for what the policy
 // refuses; other errors are failures (the lookup, the dynamic rules).
 func (p *Policy) Check(ctx context.Context, host string, port int) (Decision, error) {
-	h, err := NormalizeHost(host)
+	h, err := allow.NormalizeHost(host)
 	if err != nil {
 		return Decision{}, &Refusal{Host: clip(host), Port: port, Reason: err.Error()}
 	}
 	if port < 1 || port > 65535 {
 		return Decision{}, &Refusal{Host: h, Port: port, Reason: fmt.Sprintf("port %d is not a port", port)}
 	}
-	if a, err := netip.ParseAddr(h); err == nil && Classify(a) == Never {
+	if a, err := netip.ParseAddr(h); err == nil && allow.Classify(a) == allow.Never {
 		return Decision{}, &Refusal{Host: h, Port: port,
 			Reason: fmt.Sprintf("%s is a link-local, metadata or other address no bottle may reach", h)}
 	}
@@ -89,7 +92,7 @@ func (p *Policy) Check(ctx context.Context, host string, port int) (Decision, er
 		return Decision{}, fmt.Errorf("reading the bottle's egress rules: %w", err)
 	}
 	rule, ok := match(rules, h, port)
-	target := Rule{Host: h, Port: port}.String()
+	target := allow.Rule{Host: h, Port: port}.String()
 	if !ok {
 		return Decision{}, &Refusal{Host: h, Port: port, Askable: true,
 			Reason: fmt.Sprintf("%s is not on this bottle's egress allowlist", target)}
@@ -105,10 +108,10 @@ func (p *Policy) Check(ctx context.Context, host string, port int) (Decision, er
 	d := Decision{Host: h, Port: port, Rule: rule}
 	private := false
 	for _, a := range addrs {
-		switch Classify(a) {
-		case Public:
+		switch allow.Classify(a) {
+		case allow.Public:
 			d.Addrs = append(d.Addrs, a)
-		case Private:
+		case allow.Private:
 			if rule.Explicit() {
 				d.Addrs = append(d.Addrs, a)
 			} else {
@@ -127,9 +130,9 @@ func (p *Policy) Check(ctx context.Context, host string, port int) (Decision, er
 		Reason: fmt.Sprintf("%s resolves only to link-local, metadata or other addresses no bottle may reach", h)}
 }
 
-func match(rules []Rule, host string, port int) (Rule, bool) {
+func match(rules []allow.Rule, host string, port int) (allow.Rule, bool) {
 	// An explicit rule wins: it is the one that may open private addresses.
-	found, ok := Rule{}, false
+	found, ok := allow.Rule{}, false
 	for _, r := range rules {
 		if r.Allows(host, port) {
 			if r.Explicit() {
@@ -158,4 +161,17 @@ func (p *Policy) resolve(ctx context.Context, host string) ([]netip.Addr, error)
 		return nil, fmt.Errorf("looking up %s: %w", host, err)
 	}
 	return addrs, nil
+}
+
+// clip shortens a refused value for an error line and makes it printable.
+func clip(s string) string {
+	if len(s) > 60 {
+		s = s[:60] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
 }

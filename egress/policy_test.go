@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 )
 
 // fakeDNS answers from a map; a missing name is "no such host".
@@ -37,27 +39,6 @@ func readJSON(t *testing.T, name string, v any) {
 	}
 }
 
-func TestParseRule(t *testing.T) {
-	var cases []struct {
-		In, Want string
-		Err      bool
-	}
-	readJSON(t, "rules.json", &cases)
-	for _, c := range cases {
-		r, err := ParseRule(c.In)
-		switch {
-		case c.Err && err == nil:
-			t.Errorf("ParseRule(%q) = %v, want an error", c.In, r)
-		case c.Err && !errors.Is(err, ErrBadRule):
-			t.Errorf("ParseRule(%q): error %v is not ErrBadRule", c.In, err)
-		case !c.Err && err != nil:
-			t.Errorf("ParseRule(%q): %v", c.In, err)
-		case !c.Err && r.String() != c.Want:
-			t.Errorf("ParseRule(%q) = %q, want %q", c.In, r, c.Want)
-		}
-	}
-}
-
 func TestPolicyCheck(t *testing.T) {
 	var cases []struct {
 		Name, Host, Want string
@@ -69,11 +50,11 @@ func TestPolicyCheck(t *testing.T) {
 	readJSON(t, "policy.json", &cases)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			rules, err := ParseRules("test", c.Rules)
+			rules, err := allow.ParseRules("test", c.Rules)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := &Policy{Static: DefaultRules, Dynamic: func() ([]Rule, error) { return rules, nil }, Resolver: c.DNS}
+			p := &Policy{Static: allow.DefaultRules, Dynamic: func() ([]allow.Rule, error) { return rules, nil }, Resolver: c.DNS}
 			d, err := p.Check(context.Background(), c.Host, c.Port)
 			var ref *Refusal
 			switch c.Want {
@@ -105,32 +86,18 @@ func TestPolicyCheck(t *testing.T) {
 }
 
 func TestPolicyDynamicIsReadPerCheck(t *testing.T) {
-	var rules []Rule
-	p := &Policy{Dynamic: func() ([]Rule, error) { return rules, nil }}
+	var rules []allow.Rule
+	p := &Policy{Dynamic: func() ([]allow.Rule, error) { return rules, nil }}
 	if _, err := p.Check(context.Background(), "127.0.0.1", 9); err == nil {
 		t.Fatal("allowed before the rule exists")
 	}
-	rules = []Rule{{Host: "127.0.0.1", Port: 9}}
+	rules = []allow.Rule{{Host: "127.0.0.1", Port: 9}}
 	if _, err := p.Check(context.Background(), "127.0.0.1", 9); err != nil {
 		t.Fatalf("refused after the rule was added: %v", err)
 	}
 	boom := errors.New("boom")
-	p.Dynamic = func() ([]Rule, error) { return nil, boom }
+	p.Dynamic = func() ([]allow.Rule, error) { return nil, boom }
 	if _, err := p.Check(context.Background(), "127.0.0.1", 9); !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the rules' error", err)
-	}
-}
-
-func TestClassify(t *testing.T) {
-	for s, want := range map[string]Class{
-		"8.8.8.8": Public, "2606:4700::1111": Public,
-		"127.0.0.1": Private, "10.0.0.1": Private, "172.17.0.1": Private, "192.168.1.1": Private,
-		"100.64.0.1": Private, "::1": Private, "fd12::1": Private, "::ffff:127.0.0.1": Private,
-		"169.254.169.254": Never, "fe80::1": Never, "0.0.0.0": Never, "255.255.255.255": Never,
-		"224.0.0.1": Never, "ff02::1": Never, "::": Never, "100.100.100.200": Never,
-	} {
-		if got := Classify(netip.MustParseAddr(s)); got != want {
-			t.Errorf("Classify(%s) = %d, want %d", s, got, want)
-		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 	"github.com/claude-bottle/claude-bottle/request"
 )
 
@@ -253,7 +254,7 @@ func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, erro
 		}
 		last = err
 	}
-	return nil, fmt.Errorf("connecting to %s: %w", Rule{Host: d.Host, Port: port}, last)
+	return nil, fmt.Errorf("connecting to %s: %w", allow.Rule{Host: d.Host, Port: port}, last)
 }
 
 // splitTarget reads host:port; a missing port is def (0: required).

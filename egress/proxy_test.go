@@ -16,6 +16,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bottleapi"
 	"github.com/claude-bottle/claude-bottle/capability"
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 	"github.com/claude-bottle/claude-bottle/request"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -32,7 +33,7 @@ type proxyEnv struct {
 	client *http.Client
 }
 
-func newProxyEnv(t testing.TB, static []Rule, self http.Handler) *proxyEnv {
+func newProxyEnv(t testing.TB, static []allow.Rule, self http.Handler) *proxyEnv {
 	t.Helper()
 	st, err := state.Open(filepath.Join(t.TempDir(), "home"))
 	if err != nil {
@@ -74,10 +75,10 @@ func hello(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello from %s %s", name, r.URL.Path) }
 }
 
-func ruleFor(t testing.TB, rawURL string) Rule {
+func ruleFor(t testing.TB, rawURL string) allow.Rule {
 	t.Helper()
 	u, _ := url.Parse(rawURL)
-	r, err := ParseRule(u.Host)
+	r, err := allow.ParseRule(u.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestProxyAllowsListed(t *testing.T) {
 	defer plain.Close()
 	tlsSrv := httptest.NewTLSServer(hello("tls"))
 	defer tlsSrv.Close()
-	e := newProxyEnv(t, []Rule{ruleFor(t, plain.URL), ruleFor(t, tlsSrv.URL)}, nil)
+	e := newProxyEnv(t, []allow.Rule{ruleFor(t, plain.URL), ruleFor(t, tlsSrv.URL)}, nil)
 	for _, c := range []struct{ url, want string }{
 		{plain.URL + "/a", "hello from plain /a"}, // absolute-form
 		{tlsSrv.URL + "/b", "hello from tls /b"},  // CONNECT
@@ -117,7 +118,7 @@ func TestProxyRefusesAndSuggestsOnce(t *testing.T) {
 	defer listed.Close()
 	unlisted := httptest.NewServer(hello("unlisted"))
 	defer unlisted.Close()
-	e := newProxyEnv(t, []Rule{ruleFor(t, listed.URL)}, nil)
+	e := newProxyEnv(t, []allow.Rule{ruleFor(t, listed.URL)}, nil)
 	target := strings.TrimPrefix(unlisted.URL, "http://")
 	for range 3 {
 		code, body := e.get(t, unlisted.URL+"/secret")
@@ -179,7 +180,7 @@ func TestProxyNeverReachesLinkLocalOrUnlistedLoopback(t *testing.T) {
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	// "localhost" listed without a port may not reach loopback.
-	e := newProxyEnv(t, []Rule{{Host: "localhost"}, {Host: "169.254.169.254", Port: 80}}, nil)
+	e := newProxyEnv(t, []allow.Rule{{Host: "localhost"}, {Host: "169.254.169.254", Port: 80}}, nil)
 	for _, u := range []string{"http://localhost:" + port + "/", "http://localhost/", "http://169.254.169.254/latest/meta-data/"} {
 		if code, body := e.get(t, u); code != http.StatusForbidden {
 			t.Errorf("GET %s: %d %q, want 403", u, code, body)
@@ -205,7 +206,7 @@ func TestProxyHalfCloseClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newProxyEnv(t, []Rule{ruleFor(t, srv.URL)}, api)
+	e := newProxyEnv(t, []allow.Rule{ruleFor(t, srv.URL)}, api)
 	for _, c := range []struct{ target, want string }{
 		{srv.URL + "/a", "hello from listed /a"},
 		{"http://127.0.0.1:3128/anthropic/v1/models", "hello from listed /v1/models"},
@@ -230,7 +231,7 @@ func TestProxyHalfCloseClient(t *testing.T) {
 func TestProxySendsTheCheckedHost(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "host="+r.Host) }))
 	defer srv.Close()
-	e := newProxyEnv(t, []Rule{ruleFor(t, srv.URL)}, nil)
+	e := newProxyEnv(t, []allow.Rule{ruleFor(t, srv.URL)}, nil)
 	conn, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		t.Fatal(err)

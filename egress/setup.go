@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 	"github.com/claude-bottle/claude-bottle/inbottle"
 	"github.com/claude-bottle/claude-bottle/request"
 )
@@ -71,11 +72,11 @@ func (s Setup) Env() []string {
 // credentials, the Anthropic reverse proxy. Bad settings are refused
 // here, before anything runs.
 func (s Setup) Hook() (func(*request.ServerOptions), error) {
-	static, err := ParseRules("config [egress] allow", s.Allow)
+	static, err := allow.ParseRules("config [egress] allow", s.Allow)
 	if err != nil {
 		return nil, err
 	}
-	static = append(slices.Clone(DefaultRules), static...)
+	static = append(slices.Clone(allow.DefaultRules), static...)
 	var api http.Handler
 	if !s.Credentials.Empty() {
 		if api, err = NewAnthropic(AnthropicOptions{Upstream: s.AnthropicURL, Credentials: s.Credentials, Log: s.Log}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 	"github.com/claude-bottle/claude-bottle/request"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -50,7 +51,7 @@ func TestSetupHook(t *testing.T) {
 			t.Errorf("credentials %v: egress %v, anthropic %v", !c.creds.Empty(), o.Egress != nil, o.Anthropic != nil)
 		}
 		rules, _ := o.Egress.(*Proxy).Policy.Rules()
-		if !slices.Contains(rules, Rule{Host: "pypi.org"}) || !slices.Contains(rules, DefaultRules[0]) {
+		if !slices.Contains(rules, allow.Rule{Host: "pypi.org"}) || !slices.Contains(rules, allow.DefaultRules[0]) {
 			t.Errorf("rules %v lack the defaults or the config's", rules)
 		}
 	}

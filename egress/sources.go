@@ -8,6 +8,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bottleapi"
 	"github.com/claude-bottle/claude-bottle/capability"
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 	"github.com/claude-bottle/claude-bottle/request"
 	"github.com/claude-bottle/claude-bottle/state"
 )
@@ -16,8 +17,8 @@ import (
 // approved egress capabilities from its capabilities.json on every call:
 // an egress request approved while the bottle runs applies to its next
 // connection. A bottle with no capabilities has no such rules.
-func CapabilityRules(st *state.Store, slug string) func() ([]Rule, error) {
-	return func() ([]Rule, error) {
+func CapabilityRules(st *state.Store, slug string) func() ([]allow.Rule, error) {
+	return func() ([]allow.Rule, error) {
 		b, err := st.Bottle(slug)
 		if err != nil {
 			return nil, err
@@ -31,7 +32,7 @@ func CapabilityRules(st *state.Store, slug string) func() ([]Rule, error) {
 }
 
 // egressRules reads the egress capabilities out of a capabilities.json.
-func egressRules(data []byte) ([]Rule, error) {
+func egressRules(data []byte) ([]allow.Rule, error) {
 	var l struct {
 		Capabilities []struct {
 			Name         string          `json:"name"`
@@ -42,12 +43,12 @@ func egressRules(data []byte) ([]Rule, error) {
 	if err := json.Unmarshal(data, &l); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %w", capability.ListFile, err)
 	}
-	var out []Rule
+	var out []allow.Rule
 	for _, c := range l.Capabilities {
 		if c.Kind != capability.KindEgress {
 			continue
 		}
-		rules, err := ParseRules(fmt.Sprintf("egress capability %q", c.Name), strings.Fields(c.Instructions))
+		rules, err := allow.ParseRules(fmt.Sprintf("egress capability %q", c.Name), strings.Fields(c.Instructions))
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/config"
 	"github.com/claude-bottle/claude-bottle/driver"
-	"github.com/claude-bottle/claude-bottle/egress"
+	"github.com/claude-bottle/claude-bottle/egress/allow"
 	"github.com/claude-bottle/claude-bottle/launch"
 )
 
@@ -88,7 +88,7 @@ func (a *app) runCapabilityAdd(cmd *cobra.Command, slug, name string, o *addOpti
 	if n := btoi(len(o.run) > 0) + btoi(o.file != "") + btoi(len(o.packages) > 0) + btoi(len(o.hosts) > 0); n != 1 {
 		return usageErr(errors.New("capability add takes exactly one of --run, --file, --package or --host"))
 	}
-	if _, err := egress.ParseRules("--host", o.hosts); err != nil {
+	if _, err := allow.ParseRules("--host", o.hosts); err != nil {
 		return usageErr(err)
 	}
 	if len(o.hosts) > 0 {

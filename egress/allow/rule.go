@@ -1,4 +1,4 @@
-package egress
+package allow
 
 import (
 	"errors"
