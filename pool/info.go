@@ -1,0 +1,59 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/driver"
+)
+
+// Info describes the pool as its first member describes itself, with the
+// features every member has and the pool's members as its endpoint.
+func (p *Pool) Info(ctx context.Context) (driver.Info, error) {
+	var info driver.Info
+	for i, m := range p.members {
+		mi, err := m.Builder.Info(ctx)
+		if err != nil {
+			return driver.Info{}, fmt.Errorf("pool member %s: %w", m.Name, err)
+		}
+		if i == 0 {
+			info = mi
+			info.Features = map[driver.Feature]bool{}
+			for f, ok := range mi.Features {
+				info.Features[f] = ok
+			}
+			info.Notes = slices.Clone(mi.Notes)
+			continue
+		}
+		for f := range info.Features {
+			info.Features[f] = info.Features[f] && mi.Features[f]
+		}
+	}
+	info.Endpoint = p.Endpoint()
+	info.Notes = append(info.Notes, "each build goes to one member by rendezvous hashing on its base Dockerfile's digest, at most "+
+		fmt.Sprintf("%.2gx", p.opts.LoadFactor)+" a member's share of a batch; a member that dies mid-build has its build retried once on the next")
+	return info, nil
+}
+
+// Check passes when at least one member passes its health check; its
+// error names every member that failed and why.
+func (p *Pool) Check(ctx context.Context) error {
+	down := p.Health(ctx)
+	if len(down) < len(p.members) {
+		return nil
+	}
+	var lines []string
+	var errs []error
+	for _, n := range p.names {
+		lines = append(lines, fmt.Sprintf("%s: %v", n, down[n]))
+		errs = append(errs, down[n])
+	}
+	err := fmt.Errorf("no member of the builder pool is healthy: %s", strings.Join(lines, "; "))
+	if errors.Is(errors.Join(errs...), driver.ErrDaemonUnreachable) {
+		return fmt.Errorf("%w: %w", driver.ErrDaemonUnreachable, err)
+	}
+	return err
+}
