@@ -143,3 +143,24 @@ func withReport(out Outcome, rep *pool.Report) Outcome {
 	out.FailedOver, out.FailoverError = rep.FailedOver, rep.Failure
 	return out
 }
+
+// Placements returns where a batch of plans would build on o.Builder's
+// pool, by slug, as Build would place them (bottles sharing a build share
+// its placement); nil when o.Builder is not a pool. It checks the
+// members' health and builds nothing (for `plan`).
+func Placements(ctx context.Context, plans []*bottle.Plan, o Options) map[string]pool.Placement {
+	if _, ok := o.Builder.(*pool.Pool); !ok {
+		return nil
+	}
+	jobs := group(plans, o)
+	placeJobs(ctx, jobs, o)
+	out := map[string]pool.Placement{}
+	for _, j := range jobs {
+		for _, s := range j.slugs {
+			if j.place != nil {
+				out[s] = *j.place
+			}
+		}
+	}
+	return out
+}
