@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,4 +294,79 @@ func loads(per map[string]map[string]bool) map[string]int {
 		out[m] = len(s)
 	}
 	return out
+}
+
+// TestPoolCLI runs a pool through the CLI and its driver plugins: the
+// config's [buildkit] pool and cache, `drivers` listing the members'
+// health, `plan` naming each bottle's member and why, and `build`
+// reporting it in its summary and metadata file; two --buildkit-addr
+// flags make a pool too.
+func TestPoolCLI(t *testing.T) {
+	reg := testenv.SharedRegistry(t)
+	a := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{Registries: []string{reg.Host}})
+	b := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{Registries: []string{reg.Host}})
+	c := newFCLI(t)
+	repo := faultRepo(t, nil)
+	slugs := []string{faultSlug(t, "pa"), faultSlug(t, "pb"), faultSlug(t, "pc")}
+	c.setOverride(slugs[0], testenv.BusyboxDockerfile+"RUN echo one-"+slugs[0]+" > /who\n")
+	c.setOverride(slugs[1], testenv.BusyboxDockerfile+"RUN echo two-"+slugs[1]+" > /who\n")
+	cache := reg.Host + "/cb/cli-pool-" + randHex(3)
+	testenv.WriteFiles(t, c.home, map[string]string{"config.toml": fmt.Sprintf("[buildkit]\npool = [%q, %q]\ncache = %q\n", a.Addr, b.Addr, cache)})
+
+	res := c.must(0, "drivers")
+	for _, want := range []string{"buildkit pool", a.Addr, b.Addr, "healthy"} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("drivers lacks %q:\n%s", want, res.Stdout)
+		}
+	}
+	res = c.must(0, "plan", "--repo", repo, slugs[0])
+	if !containsAny(res.Stdout, "builder  "+a.Addr, "builder  "+b.Addr) || !strings.Contains(res.Stdout, "rendezvous") {
+		t.Errorf("plan names no member:\n%s", res.Stdout)
+	}
+
+	out, meta := t.TempDir(), filepath.Join(t.TempDir(), "meta.json")
+	args := append([]string{"build", "--repo", repo, "--progress", "plain", "--cache-export", "--metadata-file", meta,
+		"--output", "type=oci,dest=" + filepath.Join(out, "{slug}.tar")}, slugs...)
+	res = c.must(0, args...)
+	for _, s := range slugs {
+		if !containsAny(res.Stderr, "bottle "+s+": builder "+a.Addr, "bottle "+s+": builder "+b.Addr) && !strings.Contains(res.Stderr, "bottle "+s+": builder") {
+			t.Errorf("the build summary names no member for %s:\n%s", s, res.Stderr)
+		}
+	}
+	m := readFile(t, meta)
+	if strings.Count(m, `"builder": "unix://`) != 3 || !strings.Contains(m, `"builder_reason"`) {
+		t.Errorf("metadata lacks each bottle's member:\n%s", m)
+	}
+	if !strings.Contains(manifestList(t, reg.Host, strings.TrimPrefix(cache, reg.Host+"/")), "bottle-"+slugs[0]) {
+		t.Errorf("--cache-export wrote no cache for %s to %s", slugs[0], cache)
+	}
+
+	// Two flags make a pool of their own, over the config's.
+	os.Remove(filepath.Join(c.home, "config.toml"))
+	res = c.must(0, "plan", "--repo", repo, "--buildkit-addr", b.Addr, "--buildkit-addr", a.Addr, slugs[1])
+	if !strings.Contains(res.Stdout, "pool of 2 BuildKit daemons, named by --buildkit-addr") || !strings.Contains(res.Stdout, "builder  unix://") {
+		t.Errorf("plan with two --buildkit-addr:\n%s", res.Stdout)
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// manifestList returns the tags of a registry repository, as the
+// registry's tags list says them.
+func manifestList(t *testing.T, host, repo string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + host + "/v2/" + repo + "/tags/list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return string(data)
 }

@@ -39,6 +39,9 @@ func (a *app) poolView(ctx context.Context, s config.Settings, views []driverVie
 		if v.Name != poolDriver || !v.BuiltIn {
 			continue
 		}
+		if info, err := p.Info(ctx); err == nil {
+			v.Features, v.Notes = featureList(info), info.Notes
+		}
 		v.Endpoint = p.Endpoint()
 		v.CheckError = ""
 		if err := p.Check(ctx); err != nil {
