@@ -1,9 +1,7 @@
 package batch
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -25,19 +23,15 @@ const baseFile = "base.Dockerfile"
 // override that starts with no known base is its own key. A file that
 // cannot be read keys on its path; the build reports the read error.
 func RouteKey(p *bottle.Plan) string {
-	data, err := os.ReadFile(p.Dockerfile)
+	bases := []string{p.Dockerfile} // the repo's Dockerfile is its own base
+	if p.Rebuilt {
+		bases = baseCandidates(p)
+	}
+	k, err := pool.RequestKey(driver.Request{Dockerfile: p.Dockerfile}, bases...)
 	if err != nil {
 		return pool.Key([]byte(p.Dockerfile))
 	}
-	if !p.Rebuilt {
-		return pool.Key(data)
-	}
-	for _, base := range baseCandidates(p) {
-		if b, err := os.ReadFile(base); err == nil && len(b) > 0 && bytes.HasPrefix(data, b) {
-			return pool.Key(b)
-		}
-	}
-	return pool.Key(data)
+	return k
 }
 
 // baseCandidates are the files a rebuilt plan's override may have been

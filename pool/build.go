@@ -1,12 +1,14 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 )
@@ -107,14 +109,14 @@ func memberDied(err error) bool {
 	return errors.Is(err, driver.ErrDaemonUnreachable) || errors.Is(err, driver.ErrDriverCrashed)
 }
 
-// Build places one build alone (no batch to bound) by its Dockerfile's
-// digest and runs it with BuildOn. A batch places all its builds at once
+// Build places one build alone (no batch to bound) by its RequestKey and
+// runs it with BuildOn. A batch places all its builds at once
 // with Place and runs each with BuildOn instead.
 func (p *Pool) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	key, err := FileKey(req.Dockerfile)
+	key, err := RequestKey(req)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +131,24 @@ func Key(content []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// FileKey is Key of the file at path.
-func FileKey(path string) (string, error) {
-	data, err := os.ReadFile(path)
+// RequestKey is the routing key of one build: the Key of the base its
+// Dockerfile starts with verbatim, as a rendered override starts with the
+// repo's Dockerfile, or else of the Dockerfile itself. bases are the
+// candidate base files, in order; none given means the Dockerfile at the
+// root of the build context (the repo's). A base that cannot be read is
+// passed over.
+func RequestKey(req driver.Request, bases ...string) (string, error) {
+	data, err := os.ReadFile(req.Dockerfile)
 	if err != nil {
-		return "", fmt.Errorf("%w: Dockerfile %q: %w", driver.ErrInvalidDockerfile, path, err)
+		return "", fmt.Errorf("%w: Dockerfile %q: %w", driver.ErrInvalidDockerfile, req.Dockerfile, err)
+	}
+	if len(bases) == 0 && req.ContextDir != "" {
+		bases = []string{filepath.Join(req.ContextDir, "Dockerfile")}
+	}
+	for _, path := range bases {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 && bytes.HasPrefix(data, b) {
+			return Key(b), nil
+		}
 	}
 	return Key(data), nil
 }

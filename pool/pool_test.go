@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -185,5 +186,38 @@ func TestCheckAndInfo(t *testing.T) {
 	}
 	if _, err := New([]Member{{Name: "a", Builder: fs["a"]}, {Name: "a", Builder: fs["b"]}}, Options{}); !errors.Is(err, driver.ErrInvalidRequest) {
 		t.Errorf("duplicate member: %v", err)
+	}
+}
+
+// TestRequestKey: a Dockerfile that starts with the context's Dockerfile
+// (a rendered override) keys on that base; any other keys on itself.
+func TestRequestKey(t *testing.T) {
+	ctx, other := t.TempDir(), t.TempDir()
+	base := "FROM scratch\nCOPY busybox /bin/busybox\n"
+	files := map[string]string{
+		ctx + "/Dockerfile":   base,
+		other + "/override":   base + "RUN true\n",
+		other + "/unrelated":  "FROM scratch\nRUN other\n",
+		other + "/Dockerfile": base,
+	}
+	for p, s := range files {
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		df, want string
+	}{
+		{ctx + "/Dockerfile", Key([]byte(base))},
+		{other + "/override", Key([]byte(base))},
+		{other + "/unrelated", Key([]byte(files[other+"/unrelated"]))},
+	} {
+		got, err := RequestKey(driver.Request{Dockerfile: c.df, ContextDir: ctx})
+		if err != nil || got != c.want {
+			t.Errorf("RequestKey(%s) = %s, %v; want %s", c.df, got, err, c.want)
+		}
+	}
+	if _, err := RequestKey(driver.Request{Dockerfile: other + "/missing"}); !errors.Is(err, driver.ErrInvalidDockerfile) {
+		t.Errorf("missing Dockerfile: %v", err)
 	}
 }
