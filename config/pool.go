@@ -91,16 +91,23 @@ func (b BuildKit) validate(path string, data []byte) error {
 // resolvePool picks the pool: two or more --buildkit-addr flags, else
 // (when neither --buildkit-addr nor $BUILDKIT_HOST names one daemon) the
 // file's pool, each member's own TLS files over the global ones.
-func resolvePool(flags Flags, env Env, f File, global driver.TLSConfig, path string) ([]PoolMember, string) {
+func resolvePool(flags Flags, env Env, f File, global driver.TLSConfig, path string) ([]PoolMember, string, error) {
 	if len(flags.BuildKitPool) > 0 {
-		out := make([]PoolMember, len(flags.BuildKitPool))
+		entries := make([]any, len(flags.BuildKitPool))
 		for i, a := range flags.BuildKitPool {
-			out[i] = PoolMember{Addr: a, TLS: global}
+			entries[i] = a
 		}
-		return out, "--buildkit-addr"
+		out, err := BuildKit{Pool: entries}.PoolMembers()
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: --buildkit-addr (given %d times, a pool): %w", ErrConfig, len(entries), err)
+		}
+		for i := range out {
+			out[i].TLS = global
+		}
+		return out, "--buildkit-addr", nil
 	}
 	if flags.BuildKitAddr != "" || env("BUILDKIT_HOST") != "" {
-		return nil, ""
+		return nil, "", nil
 	}
 	ms, _ := f.BuildKit.PoolMembers() // checked by Load
 	for i := range ms {
@@ -108,7 +115,7 @@ func resolvePool(flags Flags, env Env, f File, global driver.TLSConfig, path str
 		t.CA, t.Cert, t.Key = first(t.CA, global.CA), first(t.Cert, global.Cert), first(t.Key, global.Key)
 	}
 	if len(ms) == 0 {
-		return nil, ""
+		return nil, "", nil
 	}
-	return ms, Position(path, "buildkit.pool")
+	return ms, Position(path, "buildkit.pool"), nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -46,6 +47,11 @@ func TestResolvePool(t *testing.T) {
 	s, _ = Resolve(root, Flags{BuildKitPool: []string{"unix:///a", "unix:///b"}}, noEnv)
 	if len(s.Pool) != 2 || s.Pool[1].Addr != "unix:///b" || s.Pool[1].TLS != global || s.PoolFrom != "--buildkit-addr" {
 		t.Errorf("flag pool = %+v from %q", s.Pool, s.PoolFrom)
+	}
+	for _, bad := range [][]string{{"unix:///a", "http://b"}, {"unix:///a", "unix:///a"}} {
+		if _, err := Resolve(root, Flags{BuildKitPool: bad}, noEnv); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "--buildkit-addr") {
+			t.Errorf("flags %v: %v", bad, err)
+		}
 	}
 	s, _ = Resolve(root, Flags{BuildKitAddr: "unix:///one"}, noEnv)
 	if s.Pool != nil || s.DriverConfig.BuildKitAddr != "unix:///one" {

@@ -132,7 +132,9 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		DockerBin:        first(flags.DockerBin, f.Docker.Bin),
 		Opts:             flags.DriverOpts,
 	}
-	s.Pool, s.PoolFrom = resolvePool(flags, env, f, s.DriverConfig.BuildKitTLS, path)
+	if s.Pool, s.PoolFrom, err = resolvePool(flags, env, f, s.DriverConfig.BuildKitTLS, path); err != nil {
+		return Settings{}, err
+	}
 	s.Cache = f.BuildKit.Cache
 	return s, nil
 }

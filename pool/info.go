@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,7 +38,9 @@ func (p *Pool) Info(ctx context.Context) (driver.Info, error) {
 }
 
 // Check passes when at least one member passes its health check; its
-// error names every member that failed and why.
+// error names every member that failed and why, and unwraps to each
+// member's error, so that errors.Is finds their classes (a member's bad
+// address is bad input; a daemon that does not answer is unreachable).
 func (p *Pool) Check(ctx context.Context) error {
 	down := p.Health(ctx)
 	if len(down) < len(p.members) {
@@ -51,9 +52,14 @@ func (p *Pool) Check(ctx context.Context) error {
 		lines = append(lines, fmt.Sprintf("%s: %v", n, down[n]))
 		errs = append(errs, down[n])
 	}
-	err := fmt.Errorf("no member of the builder pool is healthy: %s", strings.Join(lines, "; "))
-	if errors.Is(errors.Join(errs...), driver.ErrDaemonUnreachable) {
-		return fmt.Errorf("%w: %w", driver.ErrDaemonUnreachable, err)
-	}
-	return err
+	return &allDown{msg: "no member of the builder pool is healthy: " + strings.Join(lines, "; "), errs: errs}
 }
+
+// allDown is Check's error: every member's, in one message.
+type allDown struct {
+	msg  string
+	errs []error
+}
+
+func (e *allDown) Error() string   { return e.msg }
+func (e *allDown) Unwrap() []error { return e.errs }
