@@ -300,24 +300,25 @@ func loads(per map[string]map[string]bool) map[string]int {
 // config's [buildkit] pool and cache, `drivers` listing the members'
 // health, `plan` naming each bottle's member and why, and `build`
 // reporting it in its summary and metadata file; two --buildkit-addr
-// flags make a pool too.
+// flags make a pool too. One member is a unix socket, the other TCP with
+// mutual TLS from a CA of its own, named by the member's own TLS keys.
 func TestPoolCLI(t *testing.T) {
 	reg := testenv.SharedRegistry(t)
 	a := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{Registries: []string{reg.Host}})
-	b := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{Registries: []string{reg.Host}})
+	b := testenv.StartBuildkitd(t, testenv.BuildkitdOptions{TCP: true, Registries: []string{reg.Host}})
 	c := newFCLI(t)
 	repo := faultRepo(t, nil)
 	slugs := []string{faultSlug(t, "pa"), faultSlug(t, "pb"), faultSlug(t, "pc")}
 	c.setOverride(slugs[0], testenv.BusyboxDockerfile+"RUN echo one-"+slugs[0]+" > /who\n")
 	c.setOverride(slugs[1], testenv.BusyboxDockerfile+"RUN echo two-"+slugs[1]+" > /who\n")
 	cache := reg.Host + "/cb/cli-pool-" + randHex(3)
-	testenv.WriteFiles(t, c.home, map[string]string{"config.toml": fmt.Sprintf("[buildkit]\npool = [%q, %q]\ncache = %q\n", a.Addr, b.Addr, cache)})
+	testenv.WriteFiles(t, c.home, map[string]string{"config.toml": fmt.Sprintf(
+		"[buildkit]\npool = [%q, { addr = %q, tls_ca = %q, tls_cert = %q, tls_key = %q }]\ncache = %q\n",
+		a.Addr, b.Addr, b.Certs.CA, b.Certs.ClientCert, b.Certs.ClientKey, cache)})
 
 	res := c.must(0, "drivers")
-	for _, want := range []string{"buildkit pool", a.Addr, b.Addr, "healthy"} {
-		if !strings.Contains(res.Stdout, want) {
-			t.Errorf("drivers lacks %q:\n%s", want, res.Stdout)
-		}
+	if !strings.Contains(res.Stdout, "buildkit pool") || !lineWith(res.Stdout, a.Addr, "healthy") || !lineWith(res.Stdout, b.Addr, "healthy") {
+		t.Errorf("drivers does not list both members healthy:\n%s", res.Stdout)
 	}
 	res = c.must(0, "plan", "--repo", repo, slugs[0])
 	if !containsAny(res.Stdout, "builder  "+a.Addr, "builder  "+b.Addr) || !strings.Contains(res.Stdout, "rendezvous") {
@@ -334,7 +335,7 @@ func TestPoolCLI(t *testing.T) {
 		}
 	}
 	m := readFile(t, meta)
-	if strings.Count(m, `"builder": "unix://`) != 3 || !strings.Contains(m, `"builder_reason"`) {
+	if strings.Count(m, `"builder": "`) != 3 || !strings.Contains(m, `"builder": "`+a.Addr) || !strings.Contains(m, `"builder": "`+b.Addr) || !strings.Contains(m, `"builder_reason"`) {
 		t.Errorf("metadata lacks each bottle's member:\n%s", m)
 	}
 	if !strings.Contains(manifestList(t, reg.Host, strings.TrimPrefix(cache, reg.Host+"/")), "bottle-"+slugs[0]) {
@@ -343,10 +344,25 @@ func TestPoolCLI(t *testing.T) {
 
 	// Two flags make a pool of their own, over the config's.
 	os.Remove(filepath.Join(c.home, "config.toml"))
-	res = c.must(0, "plan", "--repo", repo, "--buildkit-addr", b.Addr, "--buildkit-addr", a.Addr, slugs[1])
-	if !strings.Contains(res.Stdout, "pool of 2 BuildKit daemons, named by --buildkit-addr") || !strings.Contains(res.Stdout, "builder  unix://") {
+	res = c.must(0, "plan", "--repo", repo, "--buildkit-addr", b.Addr, "--buildkit-addr", a.Addr,
+		"--buildkit-tls-ca", b.Certs.CA, "--buildkit-tls-cert", b.Certs.ClientCert, "--buildkit-tls-key", b.Certs.ClientKey, slugs[1])
+	if !strings.Contains(res.Stdout, "pool of 2 BuildKit daemons, named by --buildkit-addr") || !containsAny(res.Stdout, "builder  "+a.Addr, "builder  "+b.Addr) {
 		t.Errorf("plan with two --buildkit-addr:\n%s", res.Stdout)
 	}
+}
+
+// lineWith reports whether a line of text holds every one of subs.
+func lineWith(text string, subs ...string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		all := true
+		for _, x := range subs {
+			all = all && strings.Contains(l, x)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 func containsAny(s string, subs ...string) bool {
