@@ -228,6 +228,9 @@ func TestPoolSpreadFailoverAndSharedCache(t *testing.T) {
 	for i, out := range outs {
 		switch {
 		case out.FailedOver != "":
+			if moved == 0 {
+				t.Logf("failover reported: %s -> %s after %.1fs: %s", out.FailedOver, out.Builder, out.Duration, out.FailoverError)
+			}
 			moved++
 			if out.FailedOver != victim || out.Builder == victim || !strings.Contains(out.FailoverError, victim) {
 				t.Errorf("bottle %s: failover from %q to %q (%s)", out.Slug, out.FailedOver, out.Builder, out.FailoverError)
