@@ -3,7 +3,6 @@ package batch
 import (
 	"context"
 	"path/filepath"
-	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/driver"
@@ -69,15 +68,9 @@ func sharedCache(req driver.Request, p *bottle.Plan, key, repo string, export bo
 	return req
 }
 
-// CacheRef is the shared cache's reference for a base (slug "") or a
-// bottle: REPO:base-<12 hex of key> or REPO:bottle-<slug>.
-func CacheRef(repo, key, slug string) string {
-	if slug != "" {
-		return repo + ":bottle-" + slug
-	}
-	hex := strings.TrimPrefix(key, "sha256:")
-	return repo + ":base-" + hex[:min(12, len(hex))]
-}
+// CacheRef is pool.CacheRef: the shared cache's reference for a base
+// (slug "") or a bottle.
+func CacheRef(repo, key, slug string) string { return pool.CacheRef(repo, key, slug) }
 
 func registryCache(ref, mode string) driver.CacheSpec {
 	attrs := map[string]string{"ref": ref}

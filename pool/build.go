@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 )
@@ -120,9 +122,22 @@ func (p *Pool) Build(ctx context.Context, req driver.Request, sink driver.Sink) 
 	if err != nil {
 		return nil, err
 	}
+	if p.opts.Cache != "" {
+		req.CacheFrom = append(slices.Clone(req.CacheFrom), driver.CacheSpec{Type: "registry", Attrs: map[string]string{"ref": CacheRef(p.opts.Cache, key, "")}})
+	}
 	pl := p.Place(ctx, []string{key})[0]
 	res, _, err := p.BuildOn(ctx, pl, req, func(string) driver.Sink { return sink })
 	return res, err
+}
+
+// CacheRef is the shared cache's reference for a base (slug "") or a
+// bottle: REPO:base-<12 hex of key> or REPO:bottle-<slug>.
+func CacheRef(repo, key, slug string) string {
+	if slug != "" {
+		return repo + ":bottle-" + slug
+	}
+	hex := strings.TrimPrefix(key, "sha256:")
+	return repo + ":base-" + hex[:min(12, len(hex))]
 }
 
 // Key is the routing key of content: "sha256:" and its hex digest.

@@ -33,7 +33,7 @@ func (p *Pool) Info(ctx context.Context) (driver.Info, error) {
 	}
 	info.Endpoint = p.Endpoint()
 	info.Notes = append(info.Notes, "each build goes to one member by rendezvous hashing on its base Dockerfile's digest, at most "+
-		fmt.Sprintf("%.2gx", p.opts.LoadFactor)+" a member's share of a batch; a member that dies mid-build has its build retried once on the next")
+		fmt.Sprintf("%.3gx", p.opts.LoadFactor)+" a member's share of a batch; a member that dies mid-build has its build retried once on the next")
 	return info, nil
 }
 

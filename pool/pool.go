@@ -40,6 +40,10 @@ type Options struct {
 	// HealthTTL is how long a health check's answer is trusted; default
 	// 10 s, so a batch checks each member once, not once a build.
 	HealthTTL time.Duration
+	// Cache is the shared registry cache's repository, or "": a lone
+	// build (Build) then imports its base's cache (CacheRef). A batch
+	// adds its own imports and exports before BuildOn.
+	Cache string
 }
 
 // Pool is a driver.Builder over several members. It is safe for

@@ -92,16 +92,18 @@ type fake struct {
 	fail  error // Build's error
 	mu    sync.Mutex
 	built int
+	last  driver.Request
 }
 
 func (f *fake) Info(context.Context) (driver.Info, error) {
 	return driver.Info{Name: "fake", Features: map[driver.Feature]bool{driver.FeaturePush: f.name != "b"}}, nil
 }
 func (f *fake) Check(context.Context) error { return f.check }
-func (f *fake) Build(context.Context, driver.Request, driver.Sink) (*driver.Result, error) {
+func (f *fake) Build(_ context.Context, req driver.Request, _ driver.Sink) (*driver.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.built++
+	f.last = req
 	if f.fail != nil {
 		return nil, f.fail
 	}
@@ -219,5 +221,27 @@ func TestRequestKey(t *testing.T) {
 	}
 	if _, err := RequestKey(driver.Request{Dockerfile: other + "/missing"}); !errors.Is(err, driver.ErrInvalidDockerfile) {
 		t.Errorf("missing Dockerfile: %v", err)
+	}
+}
+
+// TestBuildAloneImportsTheBaseCache: a lone build on a pool with a shared
+// cache imports its base's cache, keyed as a batch keys it.
+func TestBuildAloneImportsTheBaseCache(t *testing.T) {
+	dir := t.TempDir()
+	base := "FROM scratch\nCOPY busybox /bin/busybox\n"
+	if err := os.WriteFile(dir+"/Dockerfile", []byte(base), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &fake{name: "a"}
+	p, err := New([]Member{{Name: "a", Builder: f}}, Options{Cache: "reg:5000/c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Build(context.Background(), driver.Request{Dockerfile: dir + "/Dockerfile", ContextDir: dir}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := CacheRef("reg:5000/c", Key([]byte(base)), "")
+	if len(f.last.CacheFrom) != 1 || f.last.CacheFrom[0].Attrs["ref"] != want || !strings.HasPrefix(want, "reg:5000/c:base-") {
+		t.Errorf("imports %+v, want %s", f.last.CacheFrom, want)
 	}
 }

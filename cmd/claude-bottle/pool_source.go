@@ -22,6 +22,7 @@ type poolSource struct {
 	members []driverSource
 	names   []string
 	from    string
+	cache   string
 }
 
 // newPoolSource makes the sources of s's pool with mk, which makes a
@@ -31,7 +32,7 @@ func newPoolSource(s config.Settings, mk func(driver.Config) (driverSource, erro
 	if err != nil {
 		return nil, err
 	}
-	p := &poolSource{base: base, from: s.PoolFrom}
+	p := &poolSource{base: base, from: s.PoolFrom, cache: s.Cache}
 	for _, m := range s.Pool {
 		src, err := mk(s.MemberConfig(m))
 		if err != nil {
@@ -57,7 +58,7 @@ func (p *poolSource) Open(ctx context.Context, name string) (driver.Builder, err
 		}
 		ms[i] = pool.Member{Name: p.names[i], Builder: b}
 	}
-	return pool.New(ms, pool.Options{})
+	return pool.New(ms, pool.Options{Cache: p.cache})
 }
 
 // Default is the pool when a member is healthy: a pool named in the
