@@ -51,11 +51,19 @@ func (p *Pool) BuildOn(ctx context.Context, pl Placement, req driver.Request, si
 	if pl.Member == "" {
 		return nil, rep, fmt.Errorf("%w: no member of the builder pool can build: %s", driver.ErrDaemonUnreachable, pl.Reason)
 	}
-	res, err := p.attempt(ctx, pl.Member, req, sinks)
-	if err == nil || !memberDied(err) || ctx.Err() != nil {
-		return res, rep, err
+	var res *driver.Result
+	err := p.knownDown(pl.Member)
+	if err != nil {
+		// An earlier build of the batch found it dead since it was placed:
+		// go straight to the next instead of waiting on it again.
+		err = fmt.Errorf("on %s: found dead by an earlier build: %w", pl.Member, err)
+	} else {
+		res, err = p.attempt(ctx, pl.Member, req, sinks)
+		if err == nil || !memberDied(err) || ctx.Err() != nil {
+			return res, rep, err
+		}
+		p.markDown(pl.Member, err)
 	}
-	p.markDown(pl.Member, err)
 	next := p.next(ctx, pl)
 	if next == "" {
 		return nil, rep, fmt.Errorf("%w (and no other member of the builder pool is healthy to retry on)", err)

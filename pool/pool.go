@@ -146,6 +146,17 @@ func (p *Pool) markDown(name string, err error) {
 	p.mu.Unlock()
 }
 
+// knownDown is the error of member name's last health check or build, if
+// it failed within HealthTTL.
+func (p *Pool) knownDown(name string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.health[name]; ok && c.err != nil && time.Since(c.at) < p.opts.HealthTTL {
+		return c.err
+	}
+	return nil
+}
+
 // Place checks the members' health and assigns each key of a batch to a
 // member (see the function Place).
 func (p *Pool) Place(ctx context.Context, keys []string) []Placement {

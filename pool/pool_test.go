@@ -142,6 +142,11 @@ func TestBuildOnFailover(t *testing.T) {
 	if !strings.Contains(rep.String(), "retried there after "+pl.Member) {
 		t.Errorf("report reads %q", rep)
 	}
+	// A build placed on it before it died goes straight to the next.
+	before := fs[pl.Member].built
+	if _, rep, err := p.BuildOn(ctx, pl, driver.Request{}, nil); err != nil || rep.FailedOver != pl.Member || !strings.Contains(rep.Failure, "found dead by an earlier build") || fs[pl.Member].built != before {
+		t.Errorf("second build placed on the dead member: %+v, %v, %d attempts there", rep, err, fs[pl.Member].built-before)
+	}
 	// The dead member is now passed over by the next placement.
 	if again := p.Place(ctx, []string{"k"})[0]; again.Member == pl.Member {
 		t.Errorf("dead member %s still chosen: %+v", pl.Member, again)
