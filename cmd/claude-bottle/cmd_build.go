@@ -56,7 +56,14 @@ name must start with a registry host, so nothing goes to Docker Hub unasked.
 A bottles file (--file bottles.toml) lists the bottles to build, each with its own
 build_args, labels, target, push_name, cache_from and cache_to over [defaults];
 flags given on the command line win over it. --print shows each bottle's build as
-JSON, resolved, and builds nothing.`
+JSON, resolved, and builds nothing.
+
+A pool of buildkitds ([buildkit] pool in config.toml, or --buildkit-addr given more than
+once) takes each build on one member, chosen by rendezvous hashing on the bottle's base
+Dockerfile, at most 1.25x a member's share of the batch; a member that dies mid-build has
+its build retried once on the next. The summary names each bottle's member and why. With
+[buildkit] cache, every build imports its base's and its bottle's registry cache;
+--cache-export writes them (mode=max): let one writer (CI) do it.`
 
 func newBuildCmd(a *app) *cobra.Command {
 	var o buildOptions
