@@ -2,34 +2,41 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 )
 
-// Info describes the pool as its first member describes itself, with the
-// features every member has and the pool's members as its endpoint.
+// Info describes the pool as its first answering member describes
+// itself, with the features every answering member has and the pool's
+// members as its endpoint. A member that cannot answer (its daemon is
+// down, its address is wrong) is left out, as a batch would pass it
+// over; Info fails only when no member answers.
 func (p *Pool) Info(ctx context.Context) (driver.Info, error) {
 	var info driver.Info
-	for i, m := range p.members {
+	var errs []error
+	for _, m := range p.members {
 		mi, err := m.Builder.Info(ctx)
 		if err != nil {
-			return driver.Info{}, fmt.Errorf("pool member %s: %w", m.Name, err)
+			errs = append(errs, fmt.Errorf("pool member %s: %w", m.Name, err))
+			continue
 		}
-		if i == 0 {
+		if info.Name == "" {
 			info = mi
-			info.Features = map[driver.Feature]bool{}
-			for f, ok := range mi.Features {
-				info.Features[f] = ok
-			}
+			info.Features = maps.Clone(mi.Features)
 			info.Notes = slices.Clone(mi.Notes)
 			continue
 		}
 		for f := range info.Features {
 			info.Features[f] = info.Features[f] && mi.Features[f]
 		}
+	}
+	if info.Name == "" && len(errs) > 0 {
+		return driver.Info{}, errors.Join(errs...)
 	}
 	info.Endpoint = p.Endpoint()
 	info.Notes = append(info.Notes, "each build goes to one member by rendezvous hashing on its base Dockerfile's digest, at most "+

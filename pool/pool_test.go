@@ -90,12 +90,16 @@ type fake struct {
 	name  string
 	check error
 	fail  error // Build's error
+	info  error // Info's error
 	mu    sync.Mutex
 	built int
 	last  driver.Request
 }
 
 func (f *fake) Info(context.Context) (driver.Info, error) {
+	if f.info != nil {
+		return driver.Info{}, f.info
+	}
 	return driver.Info{Name: "fake", Features: map[driver.Feature]bool{driver.FeaturePush: f.name != "b"}}, nil
 }
 func (f *fake) Check(context.Context) error { return f.check }
@@ -184,9 +188,18 @@ func TestCheckAndInfo(t *testing.T) {
 	if err != nil || info.Supports(driver.FeaturePush) || !strings.HasPrefix(info.Endpoint, "pool of 3") {
 		t.Errorf("info = %+v, %v", info, err)
 	}
+	// A member that cannot describe itself is left out of Info.
+	fs["a"].info = fmt.Errorf("%w: no such daemon", driver.ErrDaemonUnreachable)
+	if info, err = p.Info(ctx); err != nil || info.Supports(driver.FeaturePush) || info.Name != "fake" {
+		t.Errorf("info with one member down = %+v, %v", info, err)
+	}
 	p, fs = newFakes(t)
 	for _, f := range fs {
 		f.check = fmt.Errorf("%w: refused", driver.ErrDaemonUnreachable)
+		f.info = f.check
+	}
+	if _, err := p.Info(ctx); !errors.Is(err, driver.ErrDaemonUnreachable) {
+		t.Errorf("info with every member down: %v", err)
 	}
 	if err := p.Check(ctx); !errors.Is(err, driver.ErrDaemonUnreachable) {
 		t.Errorf("all down: %v", err)
