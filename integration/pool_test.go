@@ -243,6 +243,19 @@ func TestPoolSpreadFailoverAndSharedCache(t *testing.T) {
 		t.Errorf("%s was killed mid-batch and no build reports a failover", victim)
 	}
 	t.Logf("failover: %d bottles in %v, %d moved off %s", len(outs), since(t1), moved, victim)
+	// The next batch passes the dead member over, saying why.
+	skipped := 0
+	for _, pl := range p.Place(ctx, b2.keys()) {
+		if pl.Member == victim || pl.Member == "" {
+			t.Errorf("placed on %q after %s died: %s", pl.Member, victim, pl.Reason)
+		}
+		if strings.Contains(pl.Reason, victim+" failed its health check") {
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		t.Errorf("no placement says %s was passed over", victim)
+	}
 
 	// 3. A fresh member: every step from the registry cache.
 	t2 := time.Now()
