@@ -23,6 +23,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/pool"
 )
 
 // Options say how to run a batch.
@@ -51,6 +52,12 @@ type Options struct {
 	// User is who builds, for the record BuildHeld keeps; empty means
 	// capability.CurrentUser().
 	User string
+	// Cache is the shared registry cache's repository ([buildkit] cache):
+	// every build imports its base's and its bottle's cache from it; with
+	// CacheExport each build also exports its own (mode=max). Empty means
+	// no shared cache.
+	Cache       string
+	CacheExport bool
 }
 
 // job is one distinct build and the bottles it serves.
@@ -60,6 +67,10 @@ type job struct {
 	pushed string
 	slugs  []string
 	err    error // why the job cannot be built (a bad push name)
+	// key is what a builder pool routes the job on (RouteKey); place is
+	// where the pool placed it, nil without a pool.
+	key   string
+	place *pool.Placement
 }
 
 // Build builds every plan's image and returns one outcome a plan, in the
@@ -68,6 +79,7 @@ type job struct {
 // well before anything is built.
 func Build(ctx context.Context, plans []*bottle.Plan, o Options) []Outcome {
 	jobs := group(plans, o)
+	placeJobs(ctx, jobs, o)
 	results := make([]Outcome, len(jobs))
 	sem := make(chan struct{}, max(o.Jobs, 1))
 	var wg sync.WaitGroup
@@ -94,13 +106,15 @@ func group(plans []*bottle.Plan, o Options) []*job {
 	var jobs []*job
 	for _, p := range plans {
 		req, pushed, err := bottleRequest(p, o)
+		rk := RouteKey(p)
+		req = sharedCache(req, p, rk, o.Cache, o.CacheExport)
 		k, _ := json.Marshal(req) // the request's JSON form is all of it but the secret values
 		key := string(k) + "\x00" + pushed
 		if j, ok := byKey[key]; ok && err == nil {
 			j.slugs = append(j.slugs, p.Slug)
 			continue
 		}
-		j := &job{plan: p, req: req, pushed: pushed, slugs: []string{p.Slug}, err: err}
+		j := &job{plan: p, req: req, pushed: pushed, slugs: []string{p.Slug}, err: err, key: rk}
 		byKey[key] = j
 		jobs = append(jobs, j)
 	}
@@ -115,18 +129,17 @@ func buildOne(ctx context.Context, j *job, o Options) Outcome {
 	if o.Sink != nil {
 		sink = o.Sink(strings.Join(j.slugs, ","))
 	}
-	w := newWatch(sink)
 	start := time.Now()
 	if err := j.plan.CheckDockerfile(); err != nil {
 		return notBuilt(j, o, StatusFailed, err, time.Since(start))
 	}
-	res, err := o.Builder.Build(ctx, j.req, w)
+	res, w, rep, err := run(ctx, j, o, sink)
 	if err != nil {
 		out := notBuilt(j, o, StatusFailed, err, time.Since(start))
 		out.ErrorAt = locate(j.plan.Dockerfile, w.failedStep())
-		return out
+		return withReport(out, rep)
 	}
-	return built(j, o, res, w.steps(res.Steps))
+	return withReport(built(j, o, res, w.steps(res.Steps)), rep)
 }
 
 // built is the outcome of a job whose build succeeded.

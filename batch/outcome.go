@@ -70,6 +70,16 @@ type Outcome struct {
 	// the cache: the same for the same build, whatever else the builder
 	// reports (loading metadata, exporting) from run to run.
 	Steps driver.StepCount `json:"steps"`
+	// Builder is the member of a builder pool the build ran on, and
+	// BuilderReason why (the owner of its base by rendezvous hash, the next
+	// in hash order when the owner was full or down); both empty without a
+	// pool.
+	Builder       string `json:"builder,omitempty"`
+	BuilderReason string `json:"builder_reason,omitempty"`
+	// FailedOver names the pool member the build's first attempt died on,
+	// and FailoverError why, when it was retried on Builder.
+	FailedOver    string `json:"failed_over,omitempty"`
+	FailoverError string `json:"failover_error,omitempty"`
 	// SharedWith names the bottle whose build produced this image, when
 	// this bottle did not build it itself.
 	SharedWith string `json:"shared_with,omitempty"`

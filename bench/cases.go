@@ -27,6 +27,9 @@ const (
 	touch
 	// edit: one file's content changes.
 	edit
+	// coldCache: the shared registry cache is filled once (untimed), then
+	// cold before every run.
+	coldCache
 )
 
 // benchCase is one scenario: a workload, what changes before each run, and
@@ -71,6 +74,9 @@ func (e *Env) cases() []*benchCase {
 	}
 	add(e.bottlesCase("bottles/cold", cold))
 	add(e.bottlesCase("bottles/warm", noop))
+	for _, c := range e.poolCases() {
+		add(c)
+	}
 	// The plugin's cost is about fixed a command, so it is shown on a short
 	// and on a longer no-op.
 	for _, w := range []*workload{e.small, e.big} {

@@ -84,9 +84,13 @@ func hasBenchPrefix(tag string) bool {
 	return false
 }
 
-// pruneBuildkitd empties the bench buildkitd's cache.
+// pruneBuildkitd empties the caches of the bench buildkitd and of the
+// pool cases' second one.
 func (e *Env) pruneBuildkitd(ctx context.Context) error {
 	_, err := command{name: e.buildctl, args: []string{"--addr", e.bk.Addr, "prune", "--all"}}.output(ctx)
+	if err == nil && e.bk2 != nil {
+		_, err = command{name: e.buildctl, args: []string{"--addr", e.bk2.Addr, "prune", "--all"}}.output(ctx)
+	}
 	return err
 }
 

@@ -55,11 +55,14 @@ type Env struct {
 	buildxConfig, buildxReason string
 	docker                     *dockerclient.Client
 	bk                         *Buildkitd
-	reg                        *Registry
-	counter                    *EngineCounter
-	small, big, bottles        *workload
-	homes                      map[string]string
-	notes                      []string
+	// bk2 is the second buildkitd of the pool cases.
+	bk2                 *Buildkitd
+	pool                poolState
+	reg                 *Registry
+	counter             *EngineCounter
+	small, big, bottles *workload
+	homes               map[string]string
+	notes               []string
 }
 
 // setup makes the work folder, starts the daemons and writes the
@@ -99,6 +102,9 @@ func (e *Env) start(ctx context.Context, logf func(string, ...any)) error {
 		return err
 	}
 	if e.bk, err = StartBuildkitd(ctx, e.buildkitd, e.work, []string{e.reg.Host}); err != nil {
+		return err
+	}
+	if e.bk2, err = StartBuildkitd(ctx, e.buildkitd, filepath.Join(e.work, "pool"), []string{e.reg.Host}); err != nil {
 		return err
 	}
 	if e.counter, err = StartEngineCounter(filepath.Join(e.work, "engine.sock"), engineSock); err != nil {
@@ -207,6 +213,9 @@ func (e *Env) writeHomes(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := e.writePoolHome(ctx, set); err != nil {
+		return err
+	}
 	e.homes["base"] = filepath.Join(e.work, "home-base")
 	return set(e.homes["base"], "bench-base", bottlesBase)
 }
@@ -228,6 +237,9 @@ func (e *Env) Close() error {
 	}
 	if e.bk != nil {
 		e.bk.Stop()
+	}
+	if e.bk2 != nil {
+		e.bk2.Stop()
 	}
 	if e.reg != nil {
 		e.reg.Stop()

@@ -124,6 +124,7 @@ func run(ctx context.Context, o Options, logf func(string, ...any)) (*Report, er
 	rep.Evaluate(o.Jobs)
 	rep.Header = e.header(start, load0)
 	rep.Notes = append(rep.Notes, e.notes...)
+	rep.Notes = append(rep.Notes, e.poolNotes()...)
 	if e.buildxConfig == "" {
 		rep.Notes = append(rep.Notes, "docker buildx peers skipped: "+e.buildxReason)
 	}

@@ -112,7 +112,12 @@ func (e *Env) once(ctx context.Context, c *benchCase, ct *contender) (time.Durat
 // prepare does, untimed, what c's kind of case needs before a run.
 func (e *Env) prepare(ctx context.Context, c *benchCase) error {
 	switch c.prep {
-	case cold, coldEngine:
+	case cold, coldEngine, coldCache:
+		if c.prep == coldCache {
+			if err := e.exportPoolCache(ctx); err != nil {
+				return fmt.Errorf("filling the shared cache: %w", err)
+			}
+		}
 		imgs := append([]string(nil), c.images...)
 		for _, ct := range c.contenders {
 			if ct.tag != "" {

@@ -36,13 +36,22 @@ type File struct {
 	Egress    Egress    `toml:"egress"`
 }
 
-// BuildKit holds the BuildKit driver's endpoint settings.
+// BuildKit holds the BuildKit driver's endpoint settings: one daemon
+// (Addr) or a pool of them (Pool), and the shared registry cache.
 type BuildKit struct {
 	Addr     string `toml:"addr"`
 	TLSCA    string `toml:"tls_ca"`
 	TLSCert  string `toml:"tls_cert"`
 	TLSKey   string `toml:"tls_key"`
 	Insecure bool   `toml:"insecure"`
+	// Pool lists the daemons of a pool: each entry an address string, or
+	// an inline table {addr, tls_ca, tls_cert, tls_key, server_name} for a
+	// member with TLS files of its own (the tls_* keys above apply to the
+	// others). Read it with PoolMembers.
+	Pool []any `toml:"pool"`
+	// Cache is the registry repository of the shared build cache
+	// ("registry.internal:5000/claude-bottle/cache"), or "".
+	Cache string `toml:"cache"`
 }
 
 // Docker holds the Docker engine and CLI settings.
@@ -143,13 +152,16 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, egress.{allow,anthropic_url}"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure,pool,cache}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, egress.{allow,anthropic_url}"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.
 func (f File) validate(path string, data []byte) error {
 	if f.BuildKit.Addr != "" && !hasScheme(f.BuildKit.Addr, "unix://", "tcp://", "docker-container://", "ssh://") {
 		return badValue(path, data, "buildkit.addr", fmt.Sprintf("%q: want unix://PATH, tcp://HOST:PORT, docker-container://NAME or ssh://USER@HOST", f.BuildKit.Addr))
+	}
+	if err := f.BuildKit.validate(path, data); err != nil {
+		return err
 	}
 	if f.Launch.TranscriptDir != "" && !strings.HasPrefix(f.Launch.TranscriptDir, "/") {
 		return badValue(path, data, "launch.transcript_dir", fmt.Sprintf("%q must be an absolute path inside the bottle", f.Launch.TranscriptDir))

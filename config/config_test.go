@@ -61,6 +61,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad_pids.toml", []string{":2:", `key "launch.pids_limit"`, "-5"}},
 		{"bad_cpus.toml", []string{":2:", `key "launch.cpus"`, "-1"}},
 		{"duplicate_key.toml", []string{":2:", `key "repo"`, "already defined"}},
+		{"bad_pool_scheme.toml", []string{":2:", `key "buildkit.pool"`, "entry 2", `"http://b:1234"`}},
+		{"bad_pool_key.toml", []string{":2:", `key "buildkit.pool"`, `unknown key "tls"`, "server_name"}},
+		{"bad_pool_and_addr.toml", []string{":3:", `key "buildkit.pool"`, "not both"}},
+		{"bad_pool_twice.toml", []string{":2:", "entry 2", "listed twice"}},
+		{"bad_cache.toml", []string{":2:", `key "buildkit.cache"`, "no scheme"}},
+		{"bad_cache_tag.toml", []string{":2:", `key "buildkit.cache"`, "no scheme, tag"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.file)

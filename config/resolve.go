@@ -11,9 +11,12 @@ type Env func(key string) string
 
 // Flags are the values given on the command line; empty means not given.
 type Flags struct {
-	Repo             string
-	Driver           string
-	BuildKitAddr     string
+	Repo         string
+	Driver       string
+	BuildKitAddr string
+	// BuildKitPool are the addresses of --buildkit-addr given twice or
+	// more: a pool, which replaces the config file's.
+	BuildKitPool     []string
 	BuildKitTLSCA    string
 	BuildKitTLSCert  string
 	BuildKitTLSKey   string
@@ -56,6 +59,14 @@ type Settings struct {
 	// Egress is the config file's [egress] table: the destinations every
 	// bottle may reach, and where Anthropic API calls go.
 	Egress Egress
+	// Pool are the BuildKit daemons of a pool, each with its TLS files
+	// resolved, or nil for one daemon (DriverConfig.BuildKitAddr);
+	// PoolFrom says where the pool was named.
+	Pool     []PoolMember
+	PoolFrom string
+	// Cache is the shared registry cache's repository ([buildkit] cache),
+	// or "".
+	Cache string
 }
 
 // Limits are a bottle's resource limits as the config file sets them.
@@ -125,7 +136,19 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		DockerBin:        first(flags.DockerBin, f.Docker.Bin),
 		Opts:             flags.DriverOpts,
 	}
+	if s.Pool, s.PoolFrom, err = resolvePool(flags, env, f, s.DriverConfig.BuildKitTLS, path); err != nil {
+		return Settings{}, err
+	}
+	s.Cache = f.BuildKit.Cache
 	return s, nil
+}
+
+// MemberConfig is the driver config of pool member m: the resolved
+// config with m's address and TLS files.
+func (s Settings) MemberConfig(m PoolMember) driver.Config {
+	c := s.DriverConfig
+	c.BuildKitAddr, c.BuildKitTLS = m.Addr, m.TLS
+	return c
 }
 
 func first(vals ...string) string {

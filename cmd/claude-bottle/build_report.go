@@ -93,6 +93,9 @@ func (a *app) reportBuild(r *buildRun, outs []batch.Outcome) error {
 	} else {
 		writeBuildTable(a.io.out, outs)
 	}
+	if r.chatty() {
+		writeBuilders(a.io.err, outs)
+	}
 	failed := batch.Failed(outs)
 	if len(failed) == 0 {
 		return nil
@@ -126,6 +129,21 @@ func writeBuildTable(w interface{ Write([]byte) (int, error) }, outs []batch.Out
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1fs\t%s\n", o.Slug, o.Status, dash(o.Tag), dash(shortID(o.ImageID)), steps, o.Duration, dash(last))
 	}
 	tw.Flush()
+}
+
+// writeBuilders says, for a batch on a builder pool, which member built
+// each bottle and why, and which builds were retried after their member
+// died.
+func writeBuilders(w interface{ Write([]byte) (int, error) }, outs []batch.Outcome) {
+	for _, o := range outs {
+		if o.Builder == "" || o.SharedWith != "" {
+			continue
+		}
+		fmt.Fprintf(w, "bottle %s: builder %s (%s)\n", o.Slug, o.Builder, o.BuilderReason)
+		if o.FailedOver != "" {
+			fmt.Fprintf(w, "bottle %s: failover: %s died mid-build and the build was retried once on %s: %s\n", o.Slug, o.FailedOver, o.Builder, strings.Join(strings.Fields(o.FailoverError), " "))
+		}
+	}
 }
 
 // printExcerpt shows the Dockerfile lines around a failed step, as buildx

@@ -13,11 +13,21 @@ import (
 // drivers returns the source of drivers for this command: the plugin
 // manager, or the in-process built-ins when CLAUDE_BOTTLE_IN_PROCESS=1 (for
 // benchmarks and debugging a driver).
+// With a BuildKit pool, "buildkit" is the pool of one such source a
+// member.
 func (a *app) drivers(s config.Settings) (driverSource, error) {
-	if os.Getenv("CLAUDE_BOTTLE_IN_PROCESS") == "1" {
-		return newInProcess(s.DriverConfig), nil
+	mk := func(c driver.Config) (driverSource, error) {
+		if os.Getenv("CLAUDE_BOTTLE_IN_PROCESS") == "1" {
+			return newInProcess(c), nil
+		}
+		ms := s
+		ms.DriverConfig = c
+		return a.pluginDrivers(ms)
 	}
-	return a.pluginDrivers(s)
+	if len(s.Pool) > 0 {
+		return newPoolSource(s, mk)
+	}
+	return mk(s.DriverConfig)
 }
 
 // chooseDriver names the driver a build will use and why: the one the user

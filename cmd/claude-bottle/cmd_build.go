@@ -32,6 +32,7 @@ type buildOptions struct {
 	rebase       bool
 	file         string
 	print        bool
+	cacheExport  bool
 }
 
 const buildLong = `Builds each named bottle's image from its plan: its own Dockerfile override with the
@@ -55,7 +56,14 @@ name must start with a registry host, so nothing goes to Docker Hub unasked.
 A bottles file (--file bottles.toml) lists the bottles to build, each with its own
 build_args, labels, target, push_name, cache_from and cache_to over [defaults];
 flags given on the command line win over it. --print shows each bottle's build as
-JSON, resolved, and builds nothing.`
+JSON, resolved, and builds nothing.
+
+A pool of buildkitds ([buildkit] pool in config.toml, or --buildkit-addr given more than
+once) takes each build on one member, chosen by rendezvous hashing on the bottle's base
+Dockerfile, at most 1.25x a member's share of the batch; a member that dies mid-build has
+its build retried once on the next. The summary names each bottle's member and why. With
+[buildkit] cache, every build imports its base's and its bottle's registry cache;
+--cache-export writes them (mode=max): let one writer (CI) do it.`
 
 func newBuildCmd(a *app) *cobra.Command {
 	var o buildOptions
@@ -77,6 +85,7 @@ func newBuildCmd(a *app) *cobra.Command {
 	fl.StringVar(&o.pushName, "push-name", "", "with --push, the name each image is pushed as: REGISTRY/REPO/{image}:{tag}, with {slug}, {image}, {tag} (default [push] name in config.toml)")
 	fl.BoolVar(&o.load, "load", false, "with --output, load the image into the Docker engine too (--output alone leaves the engine's image as it was)")
 	fl.StringVarP(&o.file, "file", "f", "", "bottles file: the bottles to build and the settings of each (see the help above)")
+	fl.BoolVar(&o.cacheExport, "cache-export", false, "export each build's cache (mode=max) to the shared cache, [buildkit] cache in config.toml; let one writer (CI) do it, as concurrent writers of one tag race")
 	fl.BoolVar(&o.print, "print", false, "print each bottle's build as JSON, resolved, and build nothing")
 	fl.BoolVar(&o.rebase, "rebase", false, "first render the override of each bottle whose base changed again, build it and swap it in (`capability rebase`)")
 	fl.Lookup("output").Usage = "output instead of loading into the Docker engine: type=oci|docker|local|tar,dest=PATH or type=registry,name=REF ({slug} allowed; add --load to load too)"
@@ -180,6 +189,10 @@ func (a *app) prepareBuild(args []string, o *buildOptions) (*buildRun, config.Se
 	if r.batch.PushName, err = pushName(o, s); err != nil {
 		return nil, s, err
 	}
+	if o.cacheExport && s.Cache == "" {
+		return nil, s, usageErr(errors.New("--cache-export: no shared cache to export to; set [buildkit] cache = \"REGISTRY/REPO\" in config.toml"))
+	}
+	r.batch.Cache, r.batch.CacheExport = s.Cache, o.cacheExport
 	if args, err = r.fromFile(args); err != nil {
 		return nil, s, err
 	}

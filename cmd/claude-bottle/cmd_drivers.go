@@ -60,6 +60,8 @@ type driverView struct {
 	Default    bool     `json:"default"`
 	Error      string   `json:"error,omitempty"`
 	CheckError string   `json:"check_error,omitempty"`
+	// Pool lists the members of a BuildKit pool and their health.
+	Pool []memberView `json:"pool,omitempty"`
 }
 
 func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
@@ -82,6 +84,9 @@ func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
 	}
 	def, _, _ := plugins.ChooseDefault(probes, nil)
 	views := driverViews(probes, def)
+	if err := a.poolView(ctx, s, views); err != nil {
+		return err
+	}
 	if o.flags.driver != "" {
 		views = onlyDriver(views, o.flags.driver)
 		if len(views) == 0 {
@@ -149,7 +154,11 @@ func writeDrivers(w io.Writer, views []driverView, format string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, sourceText(v), dash(v.Version), protocolText(v.Protocol),
 			dash(strings.Join(v.Features, ",")), statusText(v))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writePool(w, views)
+	return nil
 }
 
 func sourceText(v driverView) string {

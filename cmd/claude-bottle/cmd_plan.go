@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/batch"
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/capability"
+	"github.com/claude-bottle/claude-bottle/config"
+	"github.com/claude-bottle/claude-bottle/pool"
 )
 
 // planOptions are the flags of `claude-bottle plan`.
@@ -63,7 +68,11 @@ func (a *app) runPlan(cmd *cobra.Command, args []string, o *planOptions) error {
 	if err != nil {
 		return err
 	}
-	var views []*capability.PlanView
+	placed, err := a.placements(cmd.Context(), src, name, plans, s)
+	if err != nil {
+		return err
+	}
+	var views []plannedView
 	for _, p := range plans {
 		p.Driver, p.DriverReason = name, why
 		setNetwork(p, s)
@@ -71,7 +80,11 @@ func (a *app) runPlan(cmd *cobra.Command, args []string, o *planOptions) error {
 		if err != nil {
 			return err
 		}
-		views = append(views, v)
+		pv := plannedView{PlanView: v}
+		if pl, ok := placed[p.Slug]; ok {
+			pv.Builder = &pl
+		}
+		views = append(views, pv)
 	}
 	a.noteNoState(plans)
 	if o.format == "json" && (o.all || len(views) > 1) {
@@ -88,12 +101,34 @@ func (a *app) runPlan(cmd *cobra.Command, args []string, o *planOptions) error {
 	return nil
 }
 
-func writePlan(w io.Writer, p *capability.PlanView, format string) error {
+// plannedView is a bottle's plan with, on a builder pool, the member its
+// build would go to and why.
+type plannedView struct {
+	*capability.PlanView
+	Builder *pool.Placement `json:"builder,omitempty"`
+}
+
+// placements places plans on the pool when the chosen driver is one.
+func (a *app) placements(ctx context.Context, src driverSource, name string, plans []*bottle.Plan, s config.Settings) (map[string]pool.Placement, error) {
+	if len(s.Pool) == 0 || name != poolDriver {
+		return nil, nil
+	}
+	b, err := src.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return batch.Placements(ctx, plans, batch.Options{Builder: b, Cache: s.Cache}), nil
+}
+
+func writePlan(w io.Writer, p plannedView, format string) error {
 	switch format {
 	case "json":
 		return writeJSON(w, p)
 	case "text", "":
-		writeSummary(w, p)
+		writeSummary(w, p.PlanView)
+		if b := p.Builder; b != nil {
+			fmt.Fprintf(w, "builder  %s  (pool member: %s)\n", dash(b.Member), b.Reason)
+		}
 		return nil
 	default:
 		return badFormat(format)

@@ -35,7 +35,7 @@ func (a *app) store() (*state.Store, error) {
 // driverFlags are the flags of every command that builds or plans a build.
 type driverFlags struct {
 	repo, driver           string
-	buildkitAddr           string
+	buildkitAddr           []string
 	tlsCA, tlsCert, tlsKey string
 	insecure               bool
 	dockerHost, dockerBin  string
@@ -46,7 +46,7 @@ func (f *driverFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.repo, "repo", "", "repo root holding the bottle Dockerfile (default $CLAUDE_BOTTLE_REPO, the config's repo, or the built-in default bottle)")
 	fl.StringVar(&f.driver, "driver", "", "build driver: buildkit, docker or a plugin's name (default $CLAUDE_BOTTLE_DRIVER, the config's driver, or the best one that works here)")
-	fl.StringVar(&f.buildkitAddr, "buildkit-addr", "", "BuildKit address: unix://, tcp:// or docker-container:// (default $BUILDKIT_HOST, else the Docker engine's BuildKit)")
+	fl.StringArrayVar(&f.buildkitAddr, "buildkit-addr", nil, "BuildKit address: unix://, tcp:// or docker-container:// (default $BUILDKIT_HOST, else the config's addr or pool, else the Docker engine's BuildKit); give it again for a pool of daemons")
 	fl.StringVar(&f.tlsCA, "buildkit-tls-ca", "", "CA certificate for a tcp:// BuildKit")
 	fl.StringVar(&f.tlsCert, "buildkit-tls-cert", "", "client certificate for a tcp:// BuildKit")
 	fl.StringVar(&f.tlsKey, "buildkit-tls-key", "", "client key for a tcp:// BuildKit")
@@ -70,12 +70,20 @@ func (a *app) settings(f *driverFlags) (config.Settings, error) {
 		}
 		opts[k] = v
 	}
-	s, err := config.Resolve(root, config.Flags{
-		Repo: f.repo, Driver: f.driver, BuildKitAddr: f.buildkitAddr,
+	flags := config.Flags{
+		Repo: f.repo, Driver: f.driver,
 		BuildKitTLSCA: f.tlsCA, BuildKitTLSCert: f.tlsCert, BuildKitTLSKey: f.tlsKey,
 		BuildKitInsecure: f.insecure, DockerHost: f.dockerHost, DockerBin: f.dockerBin,
 		DriverOpts: opts,
-	}, os.Getenv)
+	}
+	switch len(f.buildkitAddr) {
+	case 0:
+	case 1:
+		flags.BuildKitAddr = f.buildkitAddr[0]
+	default:
+		flags.BuildKitPool = f.buildkitAddr
+	}
+	s, err := config.Resolve(root, flags, os.Getenv)
 	if err != nil {
 		return s, err
 	}

@@ -47,9 +47,11 @@ func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	pump := newPump(sink)
 	resp, err := b.solve(ctx, bk, opt, pump)
 	if err != nil {
-		if lerr := ld.failure(); lerr != nil && ctx.Err() == nil {
+		if lerr := ld.failure(); lerr != nil && ctx.Err() == nil && !daemonGone(err) {
 			// The export failed because the engine's load did: say that,
-			// not the daemon's "read/write on closed pipe".
+			// not the daemon's "read/write on closed pipe". A daemon that
+			// died mid-export breaks the load too, but is the cause (and
+			// what a builder pool fails over on).
 			return nil, lerr
 		}
 		return nil, b.classify(ctx, err, req, pump)

@@ -84,3 +84,9 @@ func isClassified(err error) bool {
 	}
 	return false
 }
+
+// daemonGone reports whether a solve failed because its daemon went away:
+// it stopped answering the health probes, or its connection broke.
+func daemonGone(err error) bool {
+	return errors.Is(err, errDaemonGone) || grpcerrors.Code(err) == codes.Unavailable
+}

@@ -101,3 +101,22 @@ func TestPumpStopsAfterStop(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestDaemonGone: a broken connection or a daemon that stopped answering
+// is the daemon's going, which wins over the engine load it broke; any
+// other failure is not.
+func TestDaemonGone(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("solve: %w", errDaemonGone), true},
+		{status.Error(codes.Unavailable, "error reading from server: EOF"), true},
+		{status.Error(codes.Unknown, "process did not complete successfully"), false},
+		{errors.New("read/write on closed pipe"), false},
+	} {
+		if got := daemonGone(c.err); got != c.want {
+			t.Errorf("daemonGone(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
