@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -26,6 +27,8 @@ type launchOptions struct {
 	env                     []string
 	progress, transcriptDir string
 	contain                 containFlags
+	resumeCommand           string
+	swapGrace               time.Duration
 }
 
 func newLaunchCmd(a *app) *cobra.Command {
@@ -60,6 +63,8 @@ func newLaunchCmd(a *app) *cobra.Command {
 	fl.StringArrayVarP(&o.env, "env", "e", nil, "environment variable KEY=VALUE for the bottle, passed at run time (KEY alone takes it from the environment)")
 	fl.StringVar(&o.progress, "progress", "auto", "build progress output: auto, tty, plain, rawjson or quiet")
 	fl.StringVar(&o.transcriptDir, "transcript-dir", "", "the agent's state folder inside the bottle (default /home/node/.claude, or launch.transcript_dir in config.toml)")
+	fl.StringVar(&o.resumeCommand, "resume-command", "", "what the bottle runs, with sh -c, when it restarts on its new image after an approved request (default \""+launch.DefaultResumeCommand+"\", or launch.resume_command in config.toml)")
+	fl.DurationVar(&o.swapGrace, "swap-grace", launch.DefaultSwapGrace, "after a request is applied, how long the agent's pending call has to get its answer before the bottle restarts on the new image")
 	o.contain.bind(cmd)
 	return cmd
 }
@@ -109,6 +114,16 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if o.dryRun {
 		return writeDryRun(a.io.out, launch.Sequence(po, ro))
 	}
+	sv, err := a.supervisor(s, p, o)
+	if err != nil {
+		return err
+	}
+	if sv != nil {
+		defer sv.Close()
+	}
+	if !o.resume {
+		a.resumeHint(p)
+	}
 	if po.Engine, err = launch.Connect(s.DriverConfig.DockerHost); err != nil {
 		return err
 	}
@@ -117,7 +132,12 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
-	out, err := prep.Run(ctx, ro)
+	var out launch.Outcome
+	if sv != nil {
+		out, err = sv.Run(ctx, prep, ro)
+	} else {
+		out, err = prep.Run(ctx, ro)
+	}
 	if err != nil {
 		return err
 	}
