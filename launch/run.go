@@ -116,6 +116,9 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 		if err := restoreTranscript(ctx, cli, id, s); err != nil {
 			return Outcome{}, err
 		}
+		if err := restoreClaudeJSON(ctx, cli, id, s); err != nil {
+			return Outcome{}, err
+		}
 	}
 	code, err := startAndWait(ctx, cli, id, s)
 	if err != nil {
@@ -127,6 +130,9 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 		out.SnapshotErr = err
 	} else {
 		out.Snapshot = info
+		if err := snapshotClaudeJSON(context.WithoutCancel(ctx), cli, id, s); err != nil {
+			out.SnapshotErr = err
+		}
 	}
 	return out, nil
 }
