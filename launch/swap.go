@@ -96,7 +96,7 @@ func (ss *session) restart(r *request.Request, next *Prepared, old Outcome) {
 	transcript := "no transcript to restore"
 	switch {
 	case old.Snapshot != nil:
-		transcript = fmt.Sprintf("transcript restored (%d files)", old.Snapshot.Files)
+		transcript = fmt.Sprintf("transcript restored (%d %s)", old.Snapshot.Files, plural(old.Snapshot.Files, "file", "files"))
 	case old.SnapshotErr != nil:
 		transcript = "transcript not saved (" + firstLine(old.SnapshotErr) + "), the previous snapshot restored"
 	}
@@ -174,4 +174,12 @@ func (ss *session) BottleStatus(ctx context.Context) (string, []bottleapi.Capabi
 		caps = append(caps, bottleapi.Capability{Name: c.Name, Kind: string(c.Kind), Reason: c.Reason, ApprovedAt: c.ApprovedAt})
 	}
 	return image, caps, nil
+}
+
+// plural picks the word for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
