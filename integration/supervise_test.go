@@ -118,6 +118,7 @@ func TestSuperviseLoop(t *testing.T) {
 	t.Run("failing build", s.failingBuild)
 	t.Run("ctrl-c during the build", s.interruptedBuild)
 	t.Run("approve and resume", s.approveAndResume)
+	t.Run("approve while stopped, then --resume", s.approveStopped)
 }
 
 func startSupervised(t *testing.T) *supervised {
@@ -460,3 +461,26 @@ func (s *supervised) approveAndResume(t *testing.T) {
 
 // shellQuote quotes s for sh.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// approveStopped: a request of a bottle no launch runs is applied by the
+// CLI (build, then swap the tag); the next launch says that --resume
+// continues the session, and --resume does.
+func (s *supervised) approveStopped(t *testing.T) {
+	s.t, s.c.t = t, t
+	r, err := s.store.Create(context.Background(), s.slug, bottleapi.CreateRequest{
+		Kind: bottleapi.KindCapability, Name: "later", Run: []string{"echo later > /etc/later"}, Reason: "asked before it stopped",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c.run(0, s.c.with("request", "approve", r.ID, "--repo", s.repo, "--progress", "quiet")...)
+	res := s.c.run(0, s.c.with("launch", s.slug, "--repo", s.repo, "--cwd", s.cwd, "--dry-run")...)
+	if !strings.Contains(res.Stderr, "request "+r.ID+" applied") || !strings.Contains(res.Stderr, "add --resume") {
+		t.Errorf("launch after an approval while stopped gave no --resume hint:\n%s", res.Stderr)
+	}
+	res = s.c.run(0, s.c.with("launch", s.slug, "--repo", s.repo, "--cwd", s.cwd, "--progress", "quiet", "--resume", "--",
+		"sh", "-c", "cat /etc/later /home/node/.claude/session")...)
+	if got := strings.Fields(res.Stdout); len(got) != 2 || got[0] != "later" || got[1] != "session-123" || strings.Contains(res.Stderr, "add --resume") {
+		t.Errorf("launch --resume: stdout %q (want the capability approved while stopped, then the session), stderr:\n%s", res.Stdout, res.Stderr)
+	}
+}

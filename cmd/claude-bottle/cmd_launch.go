@@ -105,6 +105,9 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	}
 	writeSummary(a.io.err, v)
 	a.warnContainment(contain)
+	if !o.resume {
+		a.resumeHint(p)
+	}
 	ro, err := a.runOptions(s, o, command, env)
 	if err != nil {
 		return err
@@ -120,9 +123,6 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	}
 	if sv != nil {
 		defer sv.Close()
-	}
-	if !o.resume {
-		a.resumeHint(p)
 	}
 	if po.Engine, err = launch.Connect(s.DriverConfig.DockerHost); err != nil {
 		return err
