@@ -178,7 +178,7 @@ func startSupervised(t *testing.T) *supervised {
 }
 
 func (s *supervised) launchArgs() []string {
-	return s.c.with("launch", s.slug, "--repo", s.repo, "--cwd", s.cwd, "--progress", "plain",
+	return s.c.with("launch", s.slug, "--log-level", "debug", "--repo", s.repo, "--cwd", s.cwd, "--progress", "plain",
 		"--swap-grace", "1s", "--resume-command", "sh agent.sh", "--", "sh", "agent.sh")
 }
 

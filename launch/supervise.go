@@ -227,6 +227,7 @@ func (ss *session) start(ctx context.Context) <-chan runResult {
 	}
 	ch := make(chan runResult, 1)
 	go func() {
+		spec.Log.Debug("supervise: run begins", "bottle", spec.Slug, "image", spec.Image)
 		out, err := Run(ctx, ss.cli, spec)
 		if in != nil {
 			in.detach()

@@ -30,8 +30,11 @@ import (
 // and the old container's outcome once stopped.
 func (ss *session) swap(ctx context.Context, r *request.Request, applied <-chan *request.Request, done <-chan runResult) (next *Prepared, out Outcome, stopped bool, err error) {
 	t0 := time.Now()
+	log := ss.spec.Log.With("bottle", ss.slug(), "request", r.ID)
+	log.Debug("swap: request applied")
 	drain(applied) // applied before this look: the new tag holds them too
 	next, id, perr := ss.reprepare(ctx)
+	log.Debug("swap: new image ready", "took", time.Since(t0), "err", perr)
 	grace := time.NewTimer(ss.o.SwapGrace - time.Since(t0))
 	defer grace.Stop()
 	select {
@@ -43,10 +46,12 @@ func (ss *session) swap(ctx context.Context, r *request.Request, applied <-chan 
 		ss.note.say("request %s was applied, but bottle %s's new image could not be made ready (%s); it keeps running on the old image", r.ID, ss.slug(), firstLine(perr))
 		return nil, Outcome{}, false, nil
 	}
+	log.Debug("swap: stopping the old container")
 	if err := ss.stopContainer(ctx); err != nil {
-		ss.spec.Log.Warn("stopping the old container for the swap", "bottle", ss.slug(), "err", err)
+		log.Warn("stopping the old container for the swap", "err", err)
 	}
 	res := <-done
+	log.Debug("swap: old container's run ended", "took", time.Since(t0))
 	if res.err != nil {
 		return nil, res.out, true, res.err
 	}
@@ -54,20 +59,23 @@ func (ss *session) swap(ctx context.Context, r *request.Request, applied <-chan 
 	return next, res.out, true, nil
 }
 
-// reprepare makes the bottle's new image ready without building it: the
-// plan again (the image's tag may have changed), then the derived layer.
-// It returns the image's ID too, the fallback of the next swap.
+// reprepare finds the bottle's new image: the plan again (a first
+// capability moves the bottle onto a tag of its own). The swap runs that
+// image itself, not a derived image for the cwd: layering one takes the
+// engine's builder seconds, and the container has what it would give (the
+// cwd as working directory and mount point, and its label). The next
+// launch layers it as usual. It returns the image's ID too, the fallback
+// of the next swap.
 func (ss *session) reprepare(ctx context.Context) (*Prepared, string, error) {
 	plan, err := ss.replan(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := Prepare(ctx, PrepareOptions{Plan: plan, NoBuild: true, Engine: ss.cli})
+	id, err := imageID(ctx, ss.cli, plan.Image)
 	if err != nil {
 		return nil, "", err
 	}
-	id, err := imageID(ctx, ss.cli, p.Image)
-	return p, id, err
+	return &Prepared{Plan: plan, Image: plan.Image, engine: ss.cli}, id, nil
 }
 
 // replan is SuperviseOptions.Replan, or the running plan resolved again.
