@@ -236,4 +236,3 @@ func (r *Report) swapCheck() {
 	r.Checks = append(r.Checks, Check{Target: target, Met: extra <= maxSwapExtra,
 		Measured: fmt.Sprintf("%+.2f s (%.2fx: %.3f s / %.3f s)", extra.Seconds(), Ratio(a.Stats, b.Stats), a.Stats.Median.Seconds(), b.Stats.Median.Seconds())})
 }
-
