@@ -484,3 +484,78 @@ func (s *supervised) approveStopped(t *testing.T) {
 		t.Errorf("launch --resume: stdout %q (want the capability approved while stopped, then the session), stderr:\n%s", res.Stdout, res.Stderr)
 	}
 }
+
+// ttyAgent asks for a capability, then waits to be swapped; run again on
+// the new image, it reads a line from its terminal and echoes it.
+const ttyAgent = `cd "$(dirname "$0")"
+if [ -f /etc/tty-cap ]; then
+	echo "resumed, type a line"
+	read line
+	echo "got:$line"
+	exit 0
+fi
+/opt/claude-bottle/bin/claude-bottle request capability ttycap --run 'echo yes > /etc/tty-cap' --reason 'in a terminal' --wait 2m > asked 2>&1
+echo "asked: $?"
+sleep 600
+`
+
+// TestSuperviseTerminal runs the swap in a real terminal (tmux): the
+// request's line and the swap's line each start on a line of their own
+// over the bottle's raw terminal, and the terminal stays attached across
+// the swap: a line typed after it reaches the new container.
+func TestSuperviseTerminal(t *testing.T) {
+	testenv.RequireDocker(t)
+	tm := newTmux(t)
+	c := newFCLI(t)
+	repo := faultRepo(t, nil)
+	slug := faultSlug(t, "swaptty")
+	cwd := t.TempDir()
+	testenv.RemoveImages(t, bottle.PreviousImage(slug), bottle.DerivedImage(slug, cwd))
+	t.Cleanup(func() { testenv.DockerOut("rm", "-f", bottle.ContainerName(slug)) })
+	if err := os.WriteFile(filepath.Join(cwd, "agent.sh"), []byte(ttyAgent), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.setOverride(slug, testenv.BusyboxDockerfile+"RUN mkdir -p /home/node/.claude\nENV HOME=/home/node\n")
+	tm.start("swap", 120, 30, c.env, c.bin, "launch", slug, "--repo", repo, "--cwd", cwd, "--driver", "buildkit", "--progress", "quiet",
+		"--resume-command", "sh agent.sh", "--", "sh", "agent.sh")
+
+	st, err := state.Open(c.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	waitFor(t, 2*time.Minute, "the bottle's request", func() bool {
+		rs, _ := request.NewStore(st).List(slug)
+		if len(rs) > 0 {
+			id = rs[0].ID
+		}
+		return id != ""
+	})
+	notice := "claude-bottle: bottle " + slug + " asks for capability ttycap"
+	waitFor(t, 10*time.Second, "the request's line in the terminal", func() bool { return hasLinePrefix(tm.screen("swap"), notice) })
+	c.must(0, "request", "approve", id, "--repo", repo, "--driver", "buildkit", "--progress", "quiet")
+	tm.waitScreen("swap", "resumed, type a line", time.Minute)
+	if !hasLinePrefix(tm.screen("swap"), "claude-bottle: request "+id+" applied") {
+		t.Errorf("the swap's line does not start a line of its own:\n%s", tm.screen("swap"))
+	}
+	tm.typeLine("swap", "hello-after-swap")
+	tm.waitScreen("swap", "got:hello-after-swap", 30*time.Second)
+	waitFor(t, 30*time.Second, "launch to exit", func() bool { _, ok := tm.exitStatus("swap"); return ok })
+	if code, _ := tm.exitStatus("swap"); code != "0" {
+		t.Errorf("launch exited %s:\n%s", code, tm.screen("swap"))
+	}
+	if got := readFile(t, filepath.Join(cwd, "asked")); !strings.Contains(got, "Approved") {
+		t.Errorf("the agent's pending request did not get its answer before the swap: %s", got)
+	}
+	t.Logf("the terminal:\n%s", tm.screen("swap"))
+}
+
+// hasLinePrefix reports whether a line of text starts with prefix.
+func hasLinePrefix(text, prefix string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}
