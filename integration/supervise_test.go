@@ -431,8 +431,8 @@ func (s *supervised) approveAndResume(t *testing.T) {
 	if want := "resumed: capability=tool-v1 session=session-123"; !strings.Contains(s.stdout.String(), want) {
 		t.Errorf("the resumed agent did not say %q\nstdout:\n%s", want, s.stdout)
 	}
-	line := s.waitLine("restarted on its new image")
-	for _, w := range []string{r.ID, s.slug, "transcript restored", "sh agent.sh"} {
+	line := s.waitLine("restarts on its new image")
+	for _, w := range []string{r.ID, s.slug, "with its transcript (1 file)", "sh agent.sh"} {
 		if !strings.Contains(line, w) {
 			t.Errorf("swap line %q does not say %q", line, w)
 		}
@@ -558,4 +558,77 @@ func hasLinePrefix(text, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// fallbackAgent counts its runs in its folder. First run: it asks for a
+// capability that turns the agent's HOME into a file, so the new image
+// cannot take the transcript back and does not start; the launch goes
+// back to the old image, where the second run says so and exits.
+const fallbackAgent = `cd "$(dirname "$0")"
+n=$(cat runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > runs
+if [ $n -gt 1 ]; then
+	echo "run $n on the $(cat /etc/which 2>/dev/null || echo old) image, session $(cat "$HOME/.claude/session")"
+	exit 0
+fi
+echo session-fb > "$HOME/.claude/session"
+/opt/claude-bottle/bin/claude-bottle request capability breakhome --run 'rm -rf /home/node && echo file > /home/node && echo new > /etc/which' --reason 'break it' --wait 2m > asked 2>&1
+sleep 600
+`
+
+// TestSuperviseFallback: when the new image does not start, the launch
+// starts the old one again, with the transcript and the resume command,
+// and says so in one line.
+func TestSuperviseFallback(t *testing.T) {
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	repo := faultRepo(t, nil)
+	slug := faultSlug(t, "fallback")
+	cwd := t.TempDir()
+	testenv.RemoveImages(t, bottle.PreviousImage(slug), bottle.DerivedImage(slug, cwd))
+	t.Cleanup(func() { testenv.DockerOut("rm", "-f", bottle.ContainerName(slug)) })
+	if err := os.WriteFile(filepath.Join(cwd, "agent.sh"), []byte(fallbackAgent), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.setOverride(slug, testenv.BusyboxDockerfile+"RUN mkdir -p /home/node/.claude\nENV HOME=/home/node\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	launch := exec.CommandContext(ctx, c.bin, "launch", slug, "--repo", repo, "--cwd", cwd, "--driver", "buildkit", "--progress", "quiet",
+		"--resume-command", "sh agent.sh", "--", "sh", "agent.sh")
+	launch.Env = append(os.Environ(), c.env...)
+	launch.Stdout, launch.Stderr = &stdout, &stderr
+	if err := launch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- launch.Wait() }()
+
+	st, err := state.Open(c.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	waitFor(t, 2*time.Minute, "the bottle's request", func() bool {
+		rs, _ := request.NewStore(st).List(slug)
+		if len(rs) > 0 {
+			id = rs[0].ID
+		}
+		return id != ""
+	})
+	c.must(0, "request", "approve", id, "--repo", repo, "--driver", "buildkit", "--progress", "quiet")
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("launch: %v\nstderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("launch did not end\nstderr:\n%s", stderr.String())
+	}
+	if want := "run 2 on the old image, session session-fb"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("the agent did not run again on the old image (want %q)\nstdout:\n%s\nstderr:\n%s", want, stdout.String(), stderr.String())
+	}
+	if want := "the new image of bottle " + slug + " did not start"; !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "back on the old image") {
+		t.Errorf("launch did not say it went back to the old image\nstderr:\n%s", stderr.String())
+	}
+	t.Logf("launch's stderr:\n%s", stderr.String())
 }

@@ -25,15 +25,15 @@ import (
 // cannot start, the old image is started instead.
 
 // swap moves the bottle onto its new image after request r was applied.
-// It returns the prepared image to start next (nil when the old
+// It returns the image to start next (nil when the old
 // container keeps running, or when it exited on its own: stopped then),
 // and the old container's outcome once stopped.
-func (ss *session) swap(ctx context.Context, r *request.Request, applied <-chan *request.Request, done <-chan runResult) (next *Prepared, out Outcome, stopped bool, err error) {
+func (ss *session) swap(ctx context.Context, r *request.Request, applied <-chan *request.Request, done <-chan runResult) (next *target, out Outcome, stopped bool, err error) {
 	t0 := time.Now()
 	log := ss.spec.Log.With("bottle", ss.slug(), "request", r.ID)
 	log.Debug("swap: request applied")
 	drain(applied) // applied before this look: the new tag holds them too
-	next, id, perr := ss.reprepare(ctx)
+	next, perr := ss.reprepare(ctx)
 	log.Debug("swap: new image ready", "took", time.Since(t0), "err", perr)
 	grace := time.NewTimer(ss.o.SwapGrace - time.Since(t0))
 	defer grace.Stop()
@@ -55,7 +55,6 @@ func (ss *session) swap(ctx context.Context, r *request.Request, applied <-chan 
 	if res.err != nil {
 		return nil, res.out, true, res.err
 	}
-	next.DerivedID = id
 	return next, res.out, true, nil
 }
 
@@ -64,18 +63,25 @@ func (ss *session) swap(ctx context.Context, r *request.Request, applied <-chan 
 // image itself, not a derived image for the cwd: layering one takes the
 // engine's builder seconds, and the container has what it would give (the
 // cwd as working directory and mount point, and its label). The next
-// launch layers it as usual. It returns the image's ID too, the fallback
-// of the next swap.
-func (ss *session) reprepare(ctx context.Context) (*Prepared, string, error) {
+// launch layers it as usual. The image's ID is the fallback of the next
+// swap.
+func (ss *session) reprepare(ctx context.Context) (*target, error) {
 	plan, err := ss.replan(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	id, err := imageID(ctx, ss.cli, plan.Image)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	return &Prepared{Plan: plan, Image: plan.Image, engine: ss.cli}, id, nil
+	return &target{plan: plan, id: id}, nil
+}
+
+// target is the image a swap moves the bottle onto: its plan's image, and
+// its ID.
+type target struct {
+	plan *bottle.Plan
+	id   string
 }
 
 // replan is SuperviseOptions.Replan, or the running plan resolved again.
@@ -94,21 +100,21 @@ func (ss *session) replan(ctx context.Context) (*bottle.Plan, error) {
 
 // restart makes next the image the next container runs, with the
 // transcript restored and the resume command, and says so in one line.
-func (ss *session) restart(r *request.Request, next *Prepared, old Outcome) {
+func (ss *session) restart(r *request.Request, next *target, old Outcome) {
 	ss.mu.Lock()
-	ss.plan = next.Plan
-	ss.spec.Image, ss.image = next.Image, next.DerivedID
+	ss.plan = next.plan
+	ss.spec.Image, ss.image = next.plan.Image, next.id
 	ss.spec.Cmd = []string{"sh", "-c", ss.o.ResumeCommand}
 	ss.spec.Resume, ss.spec.Attach = true, false
 	ss.mu.Unlock()
-	transcript := "no transcript to restore"
+	transcript := "with no transcript to restore"
 	switch {
 	case old.Snapshot != nil:
-		transcript = fmt.Sprintf("transcript restored (%d %s)", old.Snapshot.Files, plural(old.Snapshot.Files, "file", "files"))
+		transcript = fmt.Sprintf("with its transcript (%d %s)", old.Snapshot.Files, plural(old.Snapshot.Files, "file", "files"))
 	case old.SnapshotErr != nil:
-		transcript = "transcript not saved (" + firstLine(old.SnapshotErr) + "), the previous snapshot restored"
+		transcript = "with its previous transcript snapshot (this one was not saved: " + firstLine(old.SnapshotErr) + ")"
 	}
-	ss.note.say("request %s applied (%s %s): bottle %s restarted on its new image, %s, running `%s`",
+	ss.note.say("request %s applied (%s %s): bottle %s restarts on its new image %s, running `%s`",
 		r.ID, r.Kind, clean(r.Name, 40), ss.slug(), transcript, ss.o.ResumeCommand)
 }
 
