@@ -108,7 +108,7 @@ type supervised struct {
 func TestSuperviseLoop(t *testing.T) {
 	testenv.RequireDocker(t)
 	s := startSupervised(t)
-	s.baseID = imageID(bottle.BaseImage)
+	s.baseID = imageID(s.rebuilt)
 	s.unchangedDigest = s.stateDigest()
 
 	t.Run("second launch refused", s.secondLaunch)
@@ -146,6 +146,13 @@ func startSupervised(t *testing.T) *supervised {
 	if err := os.WriteFile(filepath.Join(s.cwd, "agent.sh"), []byte(agentScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The offline example as the bottle's own Dockerfile: its image is the
+	// bottle's own tag, not the claude-bottle:latest every bottle shares.
+	override := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(override, example, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.run(0, "state", "set-dockerfile", s.slug, override)
 	st, err := state.Open(s.home)
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +273,7 @@ func (s *supervised) waitLine(want string) string {
 }
 
 // unchanged checks that the same container runs on the same image, and
-// that the bottle's state (its requests aside), override and tags are as
+// that the bottle's state (its requests aside), override and tag are as
 // they were before any request.
 func (s *supervised) unchanged() {
 	s.t.Helper()
@@ -274,11 +281,11 @@ func (s *supervised) unchanged() {
 	if err != nil || out != s.container+" true" {
 		s.t.Errorf("bottle container = %q (%v), want %s still running", out, err, s.container)
 	}
-	if id := imageID(s.rebuilt); id != "" {
-		s.t.Errorf("%s exists (%s): a request that was not applied tagged an image", s.rebuilt, id)
+	if id := imageID(bottle.PreviousImage(s.slug)); id != "" {
+		s.t.Errorf("%s exists (%s): a request that was not applied swapped the tag", bottle.PreviousImage(s.slug), id)
 	}
-	if id := imageID(bottle.BaseImage); id != s.baseID {
-		s.t.Errorf("%s moved from %s to %s", bottle.BaseImage, s.baseID, id)
+	if id := imageID(s.rebuilt); id != s.baseID {
+		s.t.Errorf("%s moved from %s to %s", s.rebuilt, s.baseID, id)
 	}
 	if got := s.stateDigest(); got != s.unchangedDigest {
 		s.t.Errorf("the bottle's state changed:\nbefore:\n%s\nafter:\n%s", s.unchangedDigest, got)
