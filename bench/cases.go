@@ -89,6 +89,7 @@ func (e *Env) cases() []*benchCase {
 			{tool: toolInProcess, run: cmdJob(e.cbBuildkit(w).with("CLAUDE_BOTTLE_IN_PROCESS=1")), rss: true},
 		}})
 	}
+	add(e.swapCase())
 	add(&benchCase{name: "plugin/start", prep: noop, minRuns: 20, contenders: []*contender{
 		{tool: toolStart, ours: true, run: timedJob(func(ctx context.Context) (time.Duration, error) { return e.pluginLife(ctx, false) })},
 		{tool: toolStop, ours: true, run: timedJob(func(ctx context.Context) (time.Duration, error) { return e.pluginLife(ctx, true) })},

@@ -38,6 +38,7 @@ func (r *Report) Evaluate(jobs int) {
 	r.ratioCheck("bottles/cold", toolBatch+fmt.Sprintf(" --jobs %d", jobs), toolBatchRef, maxBatchCold/float64(jobs))
 	r.pluginCheck()
 	r.startCheck()
+	r.swapCheck()
 	r.rssChecks()
 	for _, c := range []string{"engine-small/cold", "engine-small/noop", "engine-small/edit", "big/noop"} {
 		r.dockerCheck(c, toolCBDockerBK, toolDockerBK)

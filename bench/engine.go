@@ -12,7 +12,7 @@ import (
 
 // Image names the bench leaves in the engine start with one of these, so
 // that it removes its own images and nobody else's.
-var benchImagePrefixes = []string{"claude-bottle-rebuilt-bench-", "cb-bench-"}
+var benchImagePrefixes = []string{"claude-bottle-rebuilt-bench-", "claude-bottle-cwd-bench-", "cb-bench-"}
 
 // imageID is the engine's ID of image ref, "" when it has none.
 func (e *Env) imageID(ctx context.Context, ref string) (string, error) {

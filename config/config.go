@@ -72,6 +72,10 @@ type Launch struct {
 	PidsLimit int64   `toml:"pids_limit"`
 	Memory    string  `toml:"memory"`
 	CPUs      float64 `toml:"cpus"`
+	// ResumeCommand is what a bottle runs, with sh -c, when launch
+	// restarts it on a new image after an approved request; empty keeps
+	// launch's default (claude --continue).
+	ResumeCommand string `toml:"resume_command"`
 }
 
 // Dashboard holds the settings of `claude-bottle dashboard`.
@@ -152,7 +156,7 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure,pool,cache}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, egress.{allow,anthropic_url}"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure,pool,cache}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus,resume_command}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, egress.{allow,anthropic_url}"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.
@@ -200,6 +204,9 @@ func (l Launch) validate(path string, data []byte) error {
 	}
 	if l.CPUs < 0 {
 		return badValue(path, data, "launch.cpus", fmt.Sprintf("%v: want a positive number of cores", l.CPUs))
+	}
+	if (l.ResumeCommand != "" && strings.TrimSpace(l.ResumeCommand) == "") || strings.ContainsRune(l.ResumeCommand, 0) {
+		return badValue(path, data, "launch.resume_command", "want a shell command, such as \"claude --continue\"")
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func TestLoadValid(t *testing.T) {
 		Repo: "/src/bottle-repo", Driver: "buildkit",
 		BuildKit: BuildKit{Addr: "tcp://127.0.0.1:1234", TLSCA: "/certs/ca.pem", TLSCert: "/certs/cert.pem", TLSKey: "/certs/key.pem", Insecure: true},
 		Docker:   Docker{Host: "unix:///var/run/docker.sock", Bin: "/usr/bin/docker"},
-		Launch:   Launch{TranscriptDir: "/home/agent/.claude", Network: "open", PidsLimit: 256, Memory: "2g", CPUs: 1.5},
+		Launch:   Launch{TranscriptDir: "/home/agent/.claude", Network: "open", PidsLimit: 256, Memory: "2g", CPUs: 1.5, ResumeCommand: "claude --continue --verbose"},
 		Push:     Push{Name: "registry.example:5000/team/{image}:{tag}"},
 		Egress:   Egress{Allow: []string{"pypi.org", "127.0.0.1:8080"}, AnthropicURL: "https://gateway.example/anthropic"},
 	}
@@ -60,6 +60,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad_memory.toml", []string{":4:", `key "launch.memory"`, `"lots"`, "4g"}},
 		{"bad_pids.toml", []string{":2:", `key "launch.pids_limit"`, "-5"}},
 		{"bad_cpus.toml", []string{":2:", `key "launch.cpus"`, "-1"}},
+		{"bad_resume_command.toml", []string{":2:", `key "launch.resume_command"`, "shell command"}},
 		{"duplicate_key.toml", []string{":2:", `key "repo"`, "already defined"}},
 		{"bad_pool_scheme.toml", []string{":2:", `key "buildkit.pool"`, "entry 2", `"http://b:1234"`}},
 		{"bad_pool_key.toml", []string{":2:", `key "buildkit.pool"`, `unknown key "tls"`, "server_name"}},

@@ -43,6 +43,8 @@ type Settings struct {
 	DriverConfig driver.Config
 	// TranscriptDir is the agent's state folder inside a bottle.
 	TranscriptDir string
+	// ResumeCommand is the config file's launch.resume_command, or "".
+	ResumeCommand string
 	// Network is the bottles' network from the config file: "" (the
 	// default, none), "none" or "open".
 	Network string
@@ -93,7 +95,7 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 			*p = filepath.Join(root, *p) // the file's relative path is the file's
 		}
 	}
-	s.Network = f.Launch.Network
+	s.Network, s.ResumeCommand = f.Launch.Network, f.Launch.ResumeCommand
 	s.Egress = f.Egress
 	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
 	if f.Launch.Memory != "" {

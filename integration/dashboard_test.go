@@ -287,10 +287,10 @@ func (w *dashWorld) agree(t *testing.T) {
 	if err := json.Unmarshal([]byte(w.plain(0, "state", "list", "--format", "json").Stdout), &list); err != nil {
 		t.Fatal(err)
 	}
-	// r has no state yet (its first snapshot is taken when it stops): it
-	// is a row because its container carries its slug.
-	if len(list) != 2 || list[0].Slug != w.a || list[1].Slug != w.b {
-		t.Errorf("state list has %+v, want bottles a and b", list)
+	// r has no snapshot yet (its first is taken when it stops); its state
+	// folder holds the run lock of the launch that supervises it.
+	if len(list) != 3 || list[0].Slug != w.a || list[1].Slug != w.b || list[2].Slug != w.r || list[2].Transcript != nil {
+		t.Errorf("state list has %+v, want bottles a, b and r (r without a transcript)", list)
 	}
 	for _, s := range list {
 		row, ok := fromAPI[s.Slug]

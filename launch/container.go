@@ -214,7 +214,9 @@ func containerConfig(s Spec, hp hostPaths, img imageDefaults) (*container.Config
 		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
 	}
 	if s.Cwd != "" {
-		cfg.WorkingDir = s.Cwd
+		// The label is the derived image's too; on the container it holds
+		// when the bottle runs its plain image (after a swap).
+		cfg.WorkingDir, cfg.Labels[bottle.CwdLabel] = s.Cwd, s.Cwd
 	}
 	l := s.Limits.withDefaults()
 	host := &container.HostConfig{

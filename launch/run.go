@@ -110,23 +110,34 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if !s.Keep {
-		defer removeContainer(ctx, cli, id)
+		defer func() {
+			removeContainer(ctx, cli, id)
+			s.Log.Debug("run: container removed", "bottle", s.Slug)
+		}()
 	}
 	if s.Resume {
 		if err := restoreTranscript(ctx, cli, id, s); err != nil {
 			return Outcome{}, err
 		}
+		if err := restoreClaudeJSON(ctx, cli, id, s); err != nil {
+			return Outcome{}, err
+		}
 	}
+	s.Log.Debug("run: starting the container", "bottle", s.Slug, "image", s.Image)
 	code, err := startAndWait(ctx, cli, id, s)
 	if err != nil {
 		return Outcome{}, err
 	}
+	s.Log.Debug("run: the container exited", "bottle", s.Slug, "code", code)
 	out := Outcome{ExitCode: code}
 	info, err := snapshotTranscript(context.WithoutCancel(ctx), cli, id, s)
 	if err != nil {
 		out.SnapshotErr = err
 	} else {
 		out.Snapshot = info
+		if err := snapshotClaudeJSON(context.WithoutCancel(ctx), cli, id, s); err != nil {
+			out.SnapshotErr = err
+		}
 	}
 	return out, nil
 }
@@ -222,6 +233,7 @@ func waitExit(ctx context.Context, cli *client.Client, id string, wait client.Co
 			select { // let the last output reach the terminal
 			case <-outDone:
 			case <-time.After(2 * time.Second):
+				log.Debug("run: the output did not end with the container")
 			}
 			if res.Error != nil && res.Error.Message != "" {
 				return int(res.StatusCode), fmt.Errorf("waiting for the bottle: %s", res.Error.Message)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -28,6 +29,8 @@ type launchOptions struct {
 	env                     []string
 	progress, transcriptDir string
 	contain                 containFlags
+	resumeCommand           string
+	swapGrace               time.Duration
 }
 
 func newLaunchCmd(a *app) *cobra.Command {
@@ -62,6 +65,8 @@ func newLaunchCmd(a *app) *cobra.Command {
 	fl.StringArrayVarP(&o.env, "env", "e", nil, "environment variable KEY=VALUE for the bottle, passed at run time (KEY alone takes it from the environment)")
 	fl.StringVar(&o.progress, "progress", "auto", "build progress output: auto, tty, plain, rawjson or quiet")
 	fl.StringVar(&o.transcriptDir, "transcript-dir", "", "the agent's state folder inside the bottle (default /home/node/.claude, or launch.transcript_dir in config.toml)")
+	fl.StringVar(&o.resumeCommand, "resume-command", "", "what the bottle runs, with sh -c, when it restarts on its new image after an approved request (default \""+launch.DefaultResumeCommand+"\", or launch.resume_command in config.toml)")
+	fl.DurationVar(&o.swapGrace, "swap-grace", launch.DefaultSwapGrace, "after a request is applied, how long the agent's pending call has to get its answer before the bottle restarts on the new image")
 	o.contain.bind(cmd)
 	return cmd
 }
@@ -102,6 +107,9 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	}
 	writeSummary(a.io.err, v)
 	a.warnContainment(contain)
+	if !o.resume {
+		a.resumeHint(p)
+	}
 	ro, err := a.runOptions(s, o, command, env)
 	if err != nil {
 		return err
@@ -114,6 +122,13 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if o.dryRun {
 		return writeDryRun(a.io.out, launch.Sequence(po, ro))
 	}
+	sv, err := a.supervisor(s, p, o)
+	if err != nil {
+		return err
+	}
+	if sv != nil {
+		defer sv.Close()
+	}
 	if po.Engine, err = launch.Connect(s.DriverConfig.DockerHost); err != nil {
 		return err
 	}
@@ -122,7 +137,12 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
-	out, err := prep.Run(ctx, ro)
+	var out launch.Outcome
+	if sv != nil {
+		out, err = sv.Run(ctx, prep, ro)
+	} else {
+		out, err = prep.Run(ctx, ro)
+	}
 	if err != nil {
 		return err
 	}
