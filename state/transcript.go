@@ -80,6 +80,9 @@ func (b *Bottle) swapTranscript(tmp string) error {
 // at once; a holder may be in the middle of a swap, which is not to be
 // undone.
 func (b *Bottle) tryRecoverTranscript() {
+	if _, err := os.Lstat(filepath.Join(b.dir, ".transcript-old")); err != nil {
+		return // nothing aside: no need for the lock (nor its file)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // LockState then tries once and does not wait
 	if unlock, err := b.LockState(ctx, nil); err == nil {
