@@ -31,6 +31,8 @@ type File struct {
 	Launch    Launch    `toml:"launch"`
 	Dashboard Dashboard `toml:"dashboard"`
 	Push      Push      `toml:"push"`
+	// Transcript bounds the copy of the agent's state folder.
+	Transcript Transcript `toml:"transcript"`
 }
 
 // BuildKit holds the BuildKit driver's endpoint settings.
@@ -127,7 +129,7 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, transcript.{max_bytes,max_entries,max_depth,timeout}"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.
@@ -135,8 +137,13 @@ func (f File) validate(path string, data []byte) error {
 	if f.BuildKit.Addr != "" && !hasScheme(f.BuildKit.Addr, "unix://", "tcp://", "docker-container://", "ssh://") {
 		return badValue(path, data, "buildkit.addr", fmt.Sprintf("%q: want unix://PATH, tcp://HOST:PORT, docker-container://NAME or ssh://USER@HOST", f.BuildKit.Addr))
 	}
-	if f.Launch.TranscriptDir != "" && !strings.HasPrefix(f.Launch.TranscriptDir, "/") {
-		return badValue(path, data, "launch.transcript_dir", fmt.Sprintf("%q must be an absolute path inside the bottle", f.Launch.TranscriptDir))
+	if f.Launch.TranscriptDir != "" {
+		if err := CheckTranscriptDir(f.Launch.TranscriptDir); err != nil {
+			return badValue(path, data, "launch.transcript_dir", err.Error())
+		}
+	}
+	if err := f.Transcript.validate(path, data); err != nil {
+		return err
 	}
 	return f.Launch.validate(path, data)
 }

@@ -40,6 +40,8 @@ type Settings struct {
 	DriverConfig driver.Config
 	// TranscriptDir is the agent's state folder inside a bottle.
 	TranscriptDir string
+	// Transcript bounds the copy of that folder ([transcript]).
+	Transcript TranscriptBounds
 	// Network is the bottles' network from the config file: "" (the
 	// default, none), "none" or "open".
 	Network string
@@ -80,6 +82,7 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		}
 	}
 	s.Network = f.Launch.Network
+	s.Transcript = f.Transcript.bounds()
 	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
 	if f.Launch.Memory != "" {
 		s.Limits.Memory, _ = ParseMemory(f.Launch.Memory) // checked by Load

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -13,6 +14,21 @@ import (
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/state"
 )
+
+// TranscriptOptions bound the copy of the agent's state folder out of a
+// stopped bottle, and say what a resume copies back in. The zero value
+// is the default: state.DefaultTranscriptLimits, DefaultSnapshotTimeout,
+// sessions only.
+type TranscriptOptions struct {
+	// Limits bound the snapshot; zero fields take their defaults.
+	Limits state.TranscriptLimits
+	// Timeout bounds the whole copy; zero is DefaultSnapshotTimeout.
+	Timeout time.Duration
+}
+
+// DefaultSnapshotTimeout bounds a snapshot's copy unless the caller says
+// otherwise.
+const DefaultSnapshotTimeout = 5 * time.Minute
 
 // restoreTranscript copies the bottle's last snapshot into the container
 // before it starts, owned as the snapshot's files are: by the host user,
@@ -29,7 +45,8 @@ func restoreTranscript(ctx context.Context, cli *client.Client, id string, s Spe
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(s.Bottle.TranscriptTar(pw, strings.TrimPrefix(s.TranscriptDir, "/")))
+		o := state.RestoreOptions{Prefix: strings.TrimPrefix(s.TranscriptDir, "/"), Settings: true}
+		pw.CloseWithError(s.Bottle.WriteRestore(ctx, pw, o))
 	}()
 	_, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})
 	pr.CloseWithError(err)
@@ -40,20 +57,47 @@ func restoreTranscript(ctx context.Context, cli *client.Client, id string, s Spe
 }
 
 // snapshotTranscript copies the agent's state folder out of the stopped
-// container into the bottle's transcript/, whole or not at all. A folder
-// the agent never created leaves the previous snapshot in place.
+// container into the bottle's transcript/, whole or not at all, within the
+// limits and the deadline of s.Transcript. It holds the bottle's state
+// lock throughout, so no other command changes the bottle meanwhile. A
+// folder the agent never created, a refused one, or a copy stopped by ctx
+// leave the previous snapshot in place.
 func snapshotTranscript(ctx context.Context, cli *client.Client, id string, s Spec) (*state.SnapshotInfo, error) {
-	res, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: s.TranscriptDir})
-	if cerrdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("the bottle has no %s to snapshot: %w", s.TranscriptDir, os.ErrNotExist)
+	timeout := s.Transcript.Timeout
+	if timeout <= 0 {
+		timeout = DefaultSnapshotTimeout
 	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the copy took longer than %v (transcript.timeout in config.toml)", timeout))
+	defer cancel()
+	w, err := s.Bottle.BeginSnapshot(ctx, s.Transcript.Limits)
 	if err != nil {
-		return nil, engineError("copying the transcript out of the bottle", err)
+		return nil, err
 	}
-	defer res.Content.Close()
-	info, err := s.Bottle.SaveTranscript(res.Content, bottle.ContainerName(s.Slug)+":"+s.TranscriptDir, true)
+	defer w.Abort()
+	if err := copyTree(ctx, cli, id, s.TranscriptDir, w); err != nil {
+		return nil, err
+	}
+	info, err := w.Commit(bottle.ContainerName(s.Slug) + ":" + s.TranscriptDir)
 	if err != nil {
 		return nil, err
 	}
 	return &info, nil
+}
+
+// copyTree streams the folder dir out of the container into w, which stops
+// reading as soon as a limit is crossed; closing the stream then ends the
+// engine's side of the copy.
+func copyTree(ctx context.Context, cli *client.Client, id, dir string, w *state.SnapshotWriter) error {
+	res, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: dir})
+	if cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("the bottle has no %s to snapshot: %w", dir, os.ErrNotExist)
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return fmt.Errorf("copying the transcript out of the bottle stopped: %w", cause)
+		}
+		return engineError("copying the transcript out of the bottle", err)
+	}
+	defer res.Content.Close()
+	return w.AddTree(ctx, res.Content, true, dir)
 }

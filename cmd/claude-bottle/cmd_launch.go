@@ -170,7 +170,8 @@ func (a *app) runOptions(s config.Settings, o *launchOptions, command, env []str
 	ro := launch.RunOptions{
 		Cmd: command, Env: env, TranscriptDir: dir,
 		Resume: o.resume, Keep: o.keep, Attach: o.attach,
-		Stdout: a.io.out, Stderr: a.io.err, Log: a.log,
+		Transcript: transcriptOptions(s.Transcript),
+		Stdout:     a.io.out, Stderr: a.io.err, Log: a.log,
 	}
 	if f, ok := a.io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		ro.Stdin, ro.TTY, ro.Terminal = f, a.io.isTerminal, fdTerminal{f}
