@@ -124,7 +124,7 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 		return Outcome{}, err
 	}
 	out := Outcome{ExitCode: code}
-	info, err := snapshotTranscript(context.WithoutCancel(ctx), cli, id, s)
+	info, err := snapshotTranscript(snapshotContext(ctx), cli, id, s)
 	if err != nil {
 		out.SnapshotErr = err
 	} else {

@@ -101,3 +101,15 @@ func copyTree(ctx context.Context, cli *client.Client, id, dir string, w *state.
 	defer res.Content.Close()
 	return w.AddTree(ctx, res.Content, true, dir)
 }
+
+// snapshotContext is the context a snapshot copies under. The first signal
+// (Ctrl-C) cancels ctx: if it comes during the copy, it stops the copy and
+// the previous snapshot is kept. If it already came while the agent ran,
+// it asked the agent to stop, not to lose its transcript: the copy then
+// runs without ctx's cancellation, bounded by its deadline.
+func snapshotContext(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}

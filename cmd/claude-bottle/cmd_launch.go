@@ -121,7 +121,9 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
-	a.reportRun(out)
+	if err := a.reportSnapshot(ctx, out); err != nil {
+		return err
+	}
 	if out.ExitCode != 0 {
 		return &exitCodeError{code: out.ExitCode, err: fmt.Errorf("the bottle's command exited with status %d", out.ExitCode)}
 	}
@@ -201,15 +203,6 @@ func runEnv(flags []string) ([]string, error) {
 		env = append(env, kv)
 	}
 	return env, nil
-}
-
-func (a *app) reportRun(out launch.Outcome) {
-	switch {
-	case out.Snapshot != nil:
-		fmt.Fprintf(a.io.err, "transcript saved: %d files, %s\n", out.Snapshot.Files, humanBytes(out.Snapshot.Bytes))
-	case out.SnapshotErr != nil:
-		fmt.Fprintf(a.io.err, "transcript not saved (the previous snapshot is kept): %s\n", errorLine(out.SnapshotErr))
-	}
 }
 
 // writeDryRun prints the steps launch would take.
