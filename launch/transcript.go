@@ -24,6 +24,10 @@ type TranscriptOptions struct {
 	Limits state.TranscriptLimits
 	// Timeout bounds the whole copy; zero is DefaultSnapshotTimeout.
 	Timeout time.Duration
+	// ResumeSettings makes a resume restore the whole folder, the agent's
+	// own settings.json, hooks, commands and agents too; without it only
+	// the session data (state.SessionEntries) is restored.
+	ResumeSettings bool
 }
 
 // DefaultSnapshotTimeout bounds a snapshot's copy unless the caller says
@@ -31,7 +35,8 @@ type TranscriptOptions struct {
 const DefaultSnapshotTimeout = 5 * time.Minute
 
 // restoreTranscript copies the bottle's last snapshot into the container
-// before it starts, owned as the snapshot's files are: by the host user,
+// before it starts: the session data only, unless ResumeSettings. It is
+// owned as the snapshot's files are: by the host user,
 // who is the agent's user too. (The engine's CopyUIDGID would look up the
 // container's user, root for PID 1, in the image's passwd file, which an
 // image may not have.) No snapshot is no error:
@@ -45,7 +50,7 @@ func restoreTranscript(ctx context.Context, cli *client.Client, id string, s Spe
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		o := state.RestoreOptions{Prefix: strings.TrimPrefix(s.TranscriptDir, "/"), Settings: true}
+		o := state.RestoreOptions{Prefix: strings.TrimPrefix(s.TranscriptDir, "/"), Settings: s.Transcript.ResumeSettings}
 		pw.CloseWithError(s.Bottle.WriteRestore(ctx, pw, o))
 	}()
 	_, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})

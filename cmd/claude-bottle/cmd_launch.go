@@ -23,6 +23,7 @@ type launchOptions struct {
 	cwd                     string
 	dryRun, noBuild, resume bool
 	keep, attach            bool
+	resumeSettings          bool
 	env                     []string
 	progress, transcriptDir string
 	contain                 containFlags
@@ -54,7 +55,8 @@ func newLaunchCmd(a *app) *cobra.Command {
 	fl.StringVar(&o.cwd, "cwd", "", "host folder the agent works in: mounted at the same path and made the working directory")
 	fl.BoolVar(&o.dryRun, "dry-run", false, "print the plan and the build and run it would do, and change nothing")
 	fl.BoolVar(&o.noBuild, "no-build", false, "run the image as it is, without building it")
-	fl.BoolVar(&o.resume, "resume", false, "restore the last transcript snapshot before the agent starts")
+	fl.BoolVar(&o.resume, "resume", false, "restore the last transcript snapshot's sessions and history before the agent starts")
+	fl.BoolVar(&o.resumeSettings, "resume-settings", false, "with --resume, restore the agent's own settings.json, hooks, commands and agents too (by default only sessions and history are: an agent could have rewritten the rest)")
 	fl.BoolVar(&o.keep, "keep", false, "keep the stopped container")
 	fl.BoolVar(&o.attach, "attach", false, "join the bottle if it is already running")
 	fl.StringArrayVarP(&o.env, "env", "e", nil, "environment variable KEY=VALUE for the bottle, passed at run time (KEY alone takes it from the environment)")
@@ -169,10 +171,13 @@ func (a *app) runOptions(s config.Settings, o *launchOptions, command, env []str
 	if !strings.HasPrefix(dir, "/") {
 		return launch.RunOptions{}, usageErr(fmt.Errorf("--transcript-dir %q must be an absolute path inside the bottle", dir))
 	}
+	if o.resumeSettings && !o.resume {
+		return launch.RunOptions{}, usageErr(fmt.Errorf("--resume-settings only goes with --resume"))
+	}
 	ro := launch.RunOptions{
 		Cmd: command, Env: env, TranscriptDir: dir,
 		Resume: o.resume, Keep: o.keep, Attach: o.attach,
-		Transcript: transcriptOptions(s.Transcript),
+		Transcript: transcriptOptions(s.Transcript, o.resumeSettings),
 		Stdout:     a.io.out, Stderr: a.io.err, Log: a.log,
 	}
 	if f, ok := a.io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

@@ -10,12 +10,14 @@ import (
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
-// transcriptOptions turns config.toml's [transcript] bounds into how
-// launch bounds the snapshot.
-func transcriptOptions(b config.TranscriptBounds) launch.TranscriptOptions {
+// transcriptOptions turns config.toml's [transcript] bounds and
+// --resume-settings into how launch bounds the snapshot and what a resume
+// restores.
+func transcriptOptions(b config.TranscriptBounds, resumeSettings bool) launch.TranscriptOptions {
 	return launch.TranscriptOptions{
-		Limits:  state.TranscriptLimits{Bytes: b.MaxBytes, Entries: b.MaxEntries, Depth: b.MaxDepth},
-		Timeout: b.Timeout,
+		Limits:         state.TranscriptLimits{Bytes: b.MaxBytes, Entries: b.MaxEntries, Depth: b.MaxDepth},
+		Timeout:        b.Timeout,
+		ResumeSettings: resumeSettings,
 	}
 }
 
