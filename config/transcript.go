@@ -95,9 +95,12 @@ func CheckTranscriptDir(dir string) error {
 }
 
 // ClaudeJSONPath is where Claude Code keeps ~/.claude.json, its login
-// and project list, for the state folder dir (checked by
-// CheckTranscriptDir): in the home that holds dir.
+// and project list, for the state folder dir: in the home that holds dir.
+// It is "" for a dir CheckTranscriptDir refuses.
 func ClaudeJSONPath(dir string) string {
+	if CheckTranscriptDir(dir) != nil {
+		return ""
+	}
 	clean := path.Clean(dir)
 	if strings.HasPrefix(clean, "/root/") {
 		return "/root/.claude.json"

@@ -14,6 +14,7 @@ func TestCheckTranscriptDir(t *testing.T) {
 		{"/root/.claude", "", "/root/.claude.json"},
 		{"/home/a/work/.claude", "", "/home/a/.claude.json"},
 		{".claude", "absolute path", ""},
+		{"/c", "under the agent's home", ""},
 		{"/", "under the agent's home", ""},
 		{"/root", "under the agent's home", ""},
 		{"/home", "under the agent's home", ""},
@@ -31,6 +32,9 @@ func TestCheckTranscriptDir(t *testing.T) {
 				t.Errorf("ClaudeJSONPath(%q) = %q, want %q", tc.dir, got, tc.claudeJSON)
 			}
 			continue
+		}
+		if got := ClaudeJSONPath(tc.dir); got != "" {
+			t.Errorf("ClaudeJSONPath(%q) = %q for a refused folder", tc.dir, got)
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("CheckTranscriptDir(%q) = %v, want one line saying %q", tc.dir, err, tc.want)

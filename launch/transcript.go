@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/config"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -35,7 +36,8 @@ type TranscriptOptions struct {
 const DefaultSnapshotTimeout = 5 * time.Minute
 
 // restoreTranscript copies the bottle's last snapshot into the container
-// before it starts: the session data only, unless ResumeSettings. It is
+// before it starts: the session data only, unless ResumeSettings, and
+// ~/.claude.json beside the state folder, byte for byte. It is
 // owned as the snapshot's files are: by the host user,
 // who is the agent's user too. (The engine's CopyUIDGID would look up the
 // container's user, root for PID 1, in the image's passwd file, which an
@@ -50,7 +52,11 @@ func restoreTranscript(ctx context.Context, cli *client.Client, id string, s Spe
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		o := state.RestoreOptions{Prefix: strings.TrimPrefix(s.TranscriptDir, "/"), Settings: s.Transcript.ResumeSettings}
+		o := state.RestoreOptions{
+			Prefix:     strings.TrimPrefix(s.TranscriptDir, "/"),
+			ClaudeJSON: strings.TrimPrefix(config.ClaudeJSONPath(s.TranscriptDir), "/"),
+			Settings:   s.Transcript.ResumeSettings,
+		}
 		pw.CloseWithError(s.Bottle.WriteRestore(ctx, pw, o))
 	}()
 	_, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})
@@ -80,6 +86,9 @@ func snapshotTranscript(ctx context.Context, cli *client.Client, id string, s Sp
 	}
 	defer w.Abort()
 	if err := copyTree(ctx, cli, id, s.TranscriptDir, w); err != nil {
+		return nil, err
+	}
+	if err := copyClaudeJSON(ctx, cli, id, config.ClaudeJSONPath(s.TranscriptDir), w); err != nil {
 		return nil, err
 	}
 	info, err := w.Commit(bottle.ContainerName(s.Slug) + ":" + s.TranscriptDir)
@@ -117,4 +126,26 @@ func snapshotContext(ctx context.Context) context.Context {
 		return context.WithoutCancel(ctx)
 	}
 	return ctx
+}
+
+// copyClaudeJSON stores the agent's ~/.claude.json (at file in the
+// bottle; "" for none) in the snapshot: Claude Code keeps its login and
+// project list there, beside its state folder, not in it. A bottle
+// without one is no error.
+func copyClaudeJSON(ctx context.Context, cli *client.Client, id, file string, w *state.SnapshotWriter) error {
+	if file == "" {
+		return nil
+	}
+	res, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: file})
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return fmt.Errorf("copying %s out of the bottle stopped: %w", file, cause)
+		}
+		return engineError("copying "+file+" out of the bottle", err)
+	}
+	defer res.Content.Close()
+	return w.AddClaudeJSON(ctx, res.Content)
 }

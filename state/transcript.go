@@ -116,6 +116,9 @@ type RestoreOptions struct {
 	// Prefix is the state folder's path in the bottle, without the leading
 	// "/": the stream's entries sit under it.
 	Prefix string
+	// ClaudeJSON is the path, without the leading "/", where the snapshot's
+	// ~/.claude.json goes; "" leaves it out.
+	ClaudeJSON string
 	// Settings restores the whole folder; without it only SessionEntries
 	// are restored.
 	Settings bool
@@ -150,7 +153,8 @@ func (b *Bottle) WriteRestore(ctx context.Context, w io.Writer, o RestoreOptions
 }
 
 // TranscriptTar writes the whole last snapshot to w as a tar stream whose
-// entries sit under prefix: WriteRestore with Settings.
+// entries sit under prefix: WriteRestore with Settings and without
+// ~/.claude.json.
 func (b *Bottle) TranscriptTar(w io.Writer, prefix string) error {
 	return b.WriteRestore(context.Background(), w, RestoreOptions{Prefix: prefix, Settings: true})
 }
@@ -158,7 +162,7 @@ func (b *Bottle) TranscriptTar(w io.Writer, prefix string) error {
 // writeTree adds the snapshot's entries o selects to tw.
 func (b *Bottle) writeTree(tw *tar.Writer, o RestoreOptions) error {
 	root := b.TranscriptDir()
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -172,6 +176,18 @@ func (b *Bottle) writeTree(tw *tar.Writer, o RestoreOptions) error {
 		}
 		return addTarEntry(tw, p, path.Join(o.Prefix, rel), d)
 	})
+	if err != nil || o.ClaudeJSON == "" {
+		return err
+	}
+	p := filepath.Join(root, ClaudeJSONName)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return addTarEntry(tw, p, o.ClaudeJSON, fs.FileInfoToDirEntry(fi))
 }
 
 // restored says whether the snapshot's entry rel goes back into the

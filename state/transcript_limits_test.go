@@ -193,10 +193,11 @@ func TestTranscriptLockSerialises(t *testing.T) {
 }
 
 // TestRestoreSessionOnly: without Settings a restore carries the sessions,
-// and the history, not settings.json,
+// the history and ~/.claude.json (byte for byte), not settings.json,
 // hooks, commands or agents; with Settings it carries all.
 func TestRestoreSessionOnly(t *testing.T) {
 	b := mustBottle(t, newStore(t), "a")
+	claudeJSON := "{\"oauthAccount\":{\"x\":1},\n\"projects\":{}}\x00\xff"
 	w, err := b.BeginSnapshot(context.Background(), TranscriptLimits{})
 	if err != nil {
 		t.Fatal(err)
@@ -210,8 +211,12 @@ func TestRestoreSessionOnly(t *testing.T) {
 		entry{name: ".claude/commands/x.md", typ: tar.TypeReg, body: "run"},
 		entry{name: ".claude/agents/a.md", typ: tar.TypeReg, body: "agent"},
 		entry{name: ".claude/hooks/h.sh", typ: tar.TypeReg, body: "#!/bin/sh"},
+		entry{name: ".claude/" + ClaudeJSONName, typ: tar.TypeReg, body: "forged"},
 	)...)
 	if err := w.AddTree(context.Background(), bytes.NewReader(tree), true, "/home/node/.claude"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddClaudeJSON(context.Background(), bytes.NewReader(makeTar(t, entry{name: ".claude.json", typ: tar.TypeReg, body: claudeJSON}))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Commit("src"); err != nil {
@@ -219,11 +224,14 @@ func TestRestoreSessionOnly(t *testing.T) {
 	}
 	for _, settings := range []bool{false, true} {
 		var out bytes.Buffer
-		o := RestoreOptions{Prefix: "home/node/.claude", Settings: settings}
+		o := RestoreOptions{Prefix: "home/node/.claude", ClaudeJSON: "home/node/.claude.json", Settings: settings}
 		if err := b.WriteRestore(context.Background(), &out, o); err != nil {
 			t.Fatal(err)
 		}
 		got := readTar(t, out.Bytes())
+		if got["home/node/.claude.json"] != claudeJSON {
+			t.Errorf("settings=%v: ~/.claude.json came back as %q", settings, got["home/node/.claude.json"])
+		}
 		if got["home/node/.claude/projects/-w/s.jsonl"] != "s\n" || got["home/node/.claude/history.jsonl"] != "h\n" {
 			t.Errorf("settings=%v: sessions or history missing: %v", settings, got)
 		}

@@ -15,6 +15,11 @@ import (
 	"time"
 )
 
+// ClaudeJSONName is where a snapshot keeps the agent's ~/.claude.json (its
+// login and project list, which Claude Code keeps beside its state folder,
+// not in it), byte for byte, so that a restore puts it back as it was.
+const ClaudeJSONName = ".claude-bottle-claude.json"
+
 // reservedPrefix starts the names a snapshot keeps for itself at its top;
 // a stream's entries there are dropped, so that an agent can neither
 // forge nor block them.
@@ -145,6 +150,30 @@ func (w *SnapshotWriter) addTree(ctx context.Context, r io.Reader, strip bool, t
 			w.info.Bytes += n
 		}
 	}
+}
+
+// AddClaudeJSON stores the file of the tar stream r (the engine's copy of
+// the agent's ~/.claude.json) as ClaudeJSONName, byte for byte. Anything
+// but one regular file is refused.
+func (w *SnapshotWriter) AddClaudeJSON(ctx context.Context, r io.Reader) error {
+	tr := tar.NewReader(r)
+	hdr, err := tr.Next()
+	if err != nil {
+		if cerr := context.Cause(ctx); cerr != nil {
+			err = fmt.Errorf("copy stopped: %w", cerr)
+		}
+		return fmt.Errorf("bottle %q transcript: reading ~/.claude.json: %w", w.b.slug, err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return fmt.Errorf("bottle %q transcript: %w", w.b.slug, refused("~/.claude.json in the bottle is not a regular file"))
+	}
+	if err := w.bg.admit(".claude.json", hdr.Size); err != nil {
+		return fmt.Errorf("bottle %q transcript: %w", w.b.slug, err)
+	}
+	if _, err := extract(w.root, ClaudeJSONName, hdr, tr); err != nil {
+		return diskError("saving ~/.claude.json", err)
+	}
+	return nil
 }
 
 // Commit marks the snapshot whole, puts it in place of the old one and
