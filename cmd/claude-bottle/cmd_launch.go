@@ -67,6 +67,9 @@ func newLaunchCmd(a *app) *cobra.Command {
 }
 
 func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *launchOptions) error {
+	if err := checkTranscriptFlags(o); err != nil {
+		return err
+	}
 	var tmpl driver.Request
 	if err := o.requestFlags.apply(&tmpl); err != nil {
 		return err
@@ -168,11 +171,8 @@ func (a *app) runOptions(s config.Settings, o *launchOptions, command, env []str
 	if o.transcriptDir != "" {
 		dir = o.transcriptDir
 	}
-	if !strings.HasPrefix(dir, "/") {
-		return launch.RunOptions{}, usageErr(fmt.Errorf("--transcript-dir %q must be an absolute path inside the bottle", dir))
-	}
-	if o.resumeSettings && !o.resume {
-		return launch.RunOptions{}, usageErr(fmt.Errorf("--resume-settings only goes with --resume"))
+	if err := config.CheckTranscriptDir(dir); err != nil {
+		return launch.RunOptions{}, usageErr(fmt.Errorf("--transcript-dir %w", err))
 	}
 	ro := launch.RunOptions{
 		Cmd: command, Env: env, TranscriptDir: dir,

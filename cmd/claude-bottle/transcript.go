@@ -39,3 +39,18 @@ func (a *app) reportSnapshot(ctx context.Context, out launch.Outcome) error {
 	}
 	return nil
 }
+
+// checkTranscriptFlags refuses, before anything is planned or built, a
+// --transcript-dir outside the agent's home in the bottle and
+// --resume-settings without --resume.
+func checkTranscriptFlags(o *launchOptions) error {
+	if o.transcriptDir != "" {
+		if err := config.CheckTranscriptDir(o.transcriptDir); err != nil {
+			return usageErr(fmt.Errorf("--transcript-dir %w", err))
+		}
+	}
+	if o.resumeSettings && !o.resume {
+		return usageErr(fmt.Errorf("--resume-settings only goes with --resume"))
+	}
+	return nil
+}
