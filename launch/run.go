@@ -95,8 +95,8 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 	} else if running {
 		return Outcome{}, fmt.Errorf("%w: container %s is already running; use `claude-bottle launch %s --attach` to join it, or stop it with `docker stop %s`", ErrAlreadyRunning, name, s.Slug, name)
 	} else if id != "" {
-		if _, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil {
-			return Outcome{}, engineError("removing the stopped container "+name, err)
+		if err := removeStopped(ctx, cli, id, s); err != nil {
+			return Outcome{}, err
 		}
 	}
 	su, err := setupRun(ctx, cli, s)

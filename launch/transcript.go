@@ -149,3 +149,24 @@ func copyClaudeJSON(ctx context.Context, cli *client.Client, id, file string, w 
 	defer res.Content.Close()
 	return w.AddClaudeJSON(ctx, res.Content)
 }
+
+// removeStopped removes the stopped container an earlier run of the
+// bottle left, holding the bottle's state lock: a launch still copying
+// that container's transcript holds the lock, so its snapshot is waited
+// for, never cut off.
+func removeStopped(ctx context.Context, cli *client.Client, id string, s Spec) error {
+	name := bottle.ContainerName(s.Slug)
+	if s.Bottle != nil {
+		unlock, err := s.Bottle.LockState(ctx, func() {
+			s.Log.Info("waiting for another command on the bottle (a transcript snapshot?) before removing its stopped container", "bottle", s.Slug)
+		})
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	if _, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return engineError("removing the stopped container "+name, err)
+	}
+	return nil
+}
