@@ -247,3 +247,56 @@ func TestRestoreSessionOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestTranscriptMillionFiles streams a folder of 10⁶ empty files at the
+// default limits: the snapshot is refused when the entry limit is
+// crossed, without reading the rest, in bounded time.
+func TestTranscriptMillionFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 200000 files")
+	}
+	b := mustBottle(t, newStore(t), "a")
+	if _, err := b.SaveTranscript(bytes.NewReader(sampleTranscript(t, "old")), "first", true); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, b.TranscriptDir())
+	pr, pw := io.Pipe()
+	sent := make(chan int, 1)
+	go func() {
+		tw := tar.NewWriter(pw)
+		n := 0
+		defer func() { sent <- n }()
+		if tw.WriteHeader(&tar.Header{Name: ".claude/", Typeflag: tar.TypeDir, Mode: 0o755}) != nil {
+			return
+		}
+		for ; n < 1_000_000; n++ {
+			hdr := &tar.Header{Name: fmt.Sprintf(".claude/d%d/f%d", n/1000, n), Typeflag: tar.TypeReg, Mode: 0o644}
+			if err := tw.WriteHeader(hdr); err != nil {
+				return
+			}
+		}
+		pw.CloseWithError(tw.Close())
+	}()
+	start := time.Now()
+	w, err := b.BeginSnapshot(context.Background(), TranscriptLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.AddTree(context.Background(), pr, true, "/home/node/.claude")
+	w.Abort()
+	pr.CloseWithError(errors.New("reader gone"))
+	took, n := time.Since(start), <-sent
+	t.Logf("refused after %v; %d of 10⁶ entries sent: %v", took.Round(time.Millisecond), n, err)
+	if !errors.Is(err, ErrTranscriptRefused) || !strings.Contains(err.Error(), "more than 200000 entries") {
+		t.Fatalf("error = %v, want the entry limit", err)
+	}
+	// The time is the host disk's (200000 file creations: 37 s on a loaded
+	// 2-core test machine, minutes at its worst); the bound is the reading.
+	if n > DefaultTranscriptLimits.Entries+1000 || took > 5*time.Minute {
+		t.Errorf("read %d entries in %v: the copy did not stop at the limit", n, took)
+	}
+	if after := tree(t, b.TranscriptDir()); after != before {
+		t.Fatal("the refused snapshot changed the old one")
+	}
+	noTemps(t, b.Dir())
+}

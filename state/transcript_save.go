@@ -38,6 +38,9 @@ type SnapshotWriter struct {
 	bg     budget
 	info   SnapshotInfo
 	done   bool
+	// made are the folders already made, so that a folder of many files
+	// is not made again for each.
+	made map[string]bool
 }
 
 // BeginSnapshot takes the bottle's state lock (waiting until ctx ends),
@@ -77,7 +80,7 @@ func (b *Bottle) beginLocked(lim TranscriptLimits) (*SnapshotWriter, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	return &SnapshotWriter{b: b, tmp: tmp, root: root, bg: budget{lim: lim, free: free - reserve(size)}}, nil
+	return &SnapshotWriter{b: b, tmp: tmp, root: root, bg: budget{lim: lim, free: free - reserve(size)}, made: map[string]bool{}}, nil
 }
 
 // sweepSnapshotTemps removes every half-written snapshot: the caller holds
@@ -141,7 +144,7 @@ func (w *SnapshotWriter) addTree(ctx context.Context, r io.Reader, strip bool, t
 				return err
 			}
 		}
-		n, err := extract(w.root, name, hdr, tr)
+		n, err := w.extract(name, hdr, tr)
 		if err != nil {
 			return diskError(fmt.Sprintf("unpacking %q", short(hdr.Name)), err)
 		}
@@ -170,7 +173,7 @@ func (w *SnapshotWriter) AddClaudeJSON(ctx context.Context, r io.Reader) error {
 	if err := w.bg.admit(".claude.json", hdr.Size); err != nil {
 		return fmt.Errorf("bottle %q transcript: %w", w.b.slug, err)
 	}
-	if _, err := extract(w.root, ClaudeJSONName, hdr, tr); err != nil {
+	if _, err := w.extract(ClaudeJSONName, hdr, tr); err != nil {
 		return diskError("saving ~/.claude.json", err)
 	}
 	return nil
@@ -249,17 +252,20 @@ func entryName(name string, strip bool) string {
 	return name
 }
 
-// extract writes one entry into root. Regular files are not synced one by
-// one: Commit syncs the file system once.
-func extract(root *os.Root, name string, hdr *tar.Header, r io.Reader) (int64, error) {
-	if dir := path.Dir(name); dir != "." {
+// extract writes one entry into the snapshot. Regular files are not
+// synced one by one: Commit syncs the file system once.
+func (w *SnapshotWriter) extract(name string, hdr *tar.Header, r io.Reader) (int64, error) {
+	root := w.root
+	if dir := path.Dir(name); dir != "." && !w.made[dir] {
 		if err := root.MkdirAll(dir, 0o700); err != nil {
 			return 0, err
 		}
+		w.made[dir] = true
 	}
 	mode := os.FileMode(hdr.Mode).Perm() & 0o755
 	switch hdr.Typeflag {
 	case tar.TypeDir:
+		w.made[name] = true
 		return 0, root.MkdirAll(name, mode|0o700)
 	case tar.TypeReg:
 		f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode|0o600)
