@@ -84,7 +84,7 @@ func TestTranscriptBombs(t *testing.T) {
 	}
 	deep := "/home/node/.claude" + strings.Repeat("/d", 70)
 	for _, bomb := range []struct{ name, script, want string }{
-		{"sparse 1 TB file", "truncate -s 1T /home/node/.claude/sparse && ls -ls /home/node/.claude/sparse", "1.0 TiB, which takes the snapshot over its 2.0 GiB limit"},
+		{"sparse 1 TB file", "truncate -s 1099511627776 /home/node/.claude/sparse && ls -ls /home/node/.claude/sparse", "1.0 TiB, which takes the snapshot over its 2.0 GiB limit"},
 		{"too many files", "mkdir /home/node/.claude/many && cd /home/node/.claude/many && i=0; while [ $i -lt 400 ]; do : > f$i; i=$((i+1)); done", "more than 300 entries"},
 		{"deep path", "mkdir -p " + deep, "folders deep, over the limit of 64"},
 		{"link out", "ln -s /etc/passwd /home/node/.claude/pw", `link pw points outside the folder, to "/etc/passwd"`},
