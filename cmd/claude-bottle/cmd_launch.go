@@ -37,7 +37,8 @@ func newLaunchCmd(a *app) *cobra.Command {
 		Long: "Prints the preflight summary, builds the bottle's image through the driver, layers the\n" +
 			"--cwd image on top, and runs the bottle with the folder mounted at the same path. The\n" +
 			"command after -- replaces the image's default command. The agent's state folder is\n" +
-			"snapshotted into the bottle's transcript/ when it stops; --resume restores it first.",
+			"snapshotted into the bottle's transcript/ when it stops, within config's [transcript] limits;\n" +
+			"--resume restores its sessions and history first (--resume-settings: its settings too).",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if n := cmd.ArgsLenAtDash(); n == 0 || len(args) == 0 || (n < 0 && len(args) != 1) || n > 1 {
 				return usageErr(fmt.Errorf("launch takes one SLUG, then optionally -- COMMAND ARGS... (got %q)", args))
