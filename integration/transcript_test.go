@@ -134,6 +134,7 @@ func TestTranscriptInterruptKeepsOld(t *testing.T) {
 		t.Errorf("exit %d %v after SIGINT, want 130 within %v\nstderr:\n%s", code, at.Sub(sent), signalBound, p.stderr())
 	}
 	wantContains(t, "interrupted snapshot", errorLine(p.stderr()), "transcript not saved (the previous snapshot is kept)")
+	wantContains(t, "interrupted snapshot", errorLine(p.stderr()), "copy stopped: interrupted by interrupt")
 	if after := treeDigest(t, tb.dir); after != before {
 		t.Errorf("the interrupted snapshot changed the old one:\n%s\nwas\n%s", after, before)
 	}

@@ -146,6 +146,9 @@ func (w *SnapshotWriter) addTree(ctx context.Context, r io.Reader, strip bool, t
 		}
 		n, err := w.extract(name, hdr, tr)
 		if err != nil {
+			if cause := context.Cause(ctx); cause != nil {
+				return fmt.Errorf("copy stopped: %w", cause) // the stream was cut for it
+			}
 			return diskError(fmt.Sprintf("unpacking %q", short(hdr.Name)), err)
 		}
 		if hdr.Typeflag == tar.TypeReg {
