@@ -201,3 +201,28 @@ func hexSum(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// TestTranscriptDeadline: a copy that outlasts transcript.timeout (1 s
+// here, for a 1.9 GB file under the size limit) is stopped at the
+// deadline: exit 2, one line saying so, the old snapshot whole, nothing
+// left.
+func TestTranscriptDeadline(t *testing.T) {
+	scenario(t)
+	tb := newTranscriptBottle(t, "trdeadline")
+	cfg := "[transcript]\ntimeout = \"1s\"\n"
+	if err := os.WriteFile(filepath.Join(tb.c.home, "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := treeDigest(t, tb.dir)
+	start := time.Now()
+	res := tb.c.run(transcriptBound, tb.launchArgs("truncate -s 1900M /home/node/.claude/big")...)
+	line := errorLine(res.Stderr)
+	t.Logf("exit %d after %v: %s", res.ExitCode, time.Since(start).Round(time.Millisecond), line)
+	if res.ExitCode != 2 || !strings.Contains(line, "transcript not saved (the previous snapshot is kept)") || !strings.Contains(line, "the copy took longer than 1s (transcript.timeout in config.toml)") {
+		t.Errorf("exit %d; want the deadline named\nstderr:\n%s", res.ExitCode, res.Stderr)
+	}
+	if after := treeDigest(t, tb.dir); after != before {
+		t.Errorf("the stopped snapshot changed the old one:\n%s\nwas\n%s", after, before)
+	}
+	tb.noLeftovers(t)
+}

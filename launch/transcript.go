@@ -78,7 +78,8 @@ func snapshotTranscript(ctx context.Context, cli *client.Client, id string, s Sp
 	if timeout <= 0 {
 		timeout = DefaultSnapshotTimeout
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the copy took longer than %v (transcript.timeout in config.toml)", timeout))
+	// Over the deadline is over a limit like the others: a refusal.
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w: the copy took longer than %v (transcript.timeout in config.toml)", state.ErrTranscriptRefused, timeout))
 	defer cancel()
 	w, err := s.Bottle.BeginSnapshot(ctx, s.Transcript.Limits)
 	if err != nil {
