@@ -34,6 +34,8 @@ type File struct {
 	Dashboard Dashboard `toml:"dashboard"`
 	Push      Push      `toml:"push"`
 	Egress    Egress    `toml:"egress"`
+	// Transcript bounds the copy of the agent's state folder.
+	Transcript Transcript `toml:"transcript"`
 }
 
 // BuildKit holds the BuildKit driver's endpoint settings: one daemon
@@ -156,7 +158,7 @@ func describe(path string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 }
 
-const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure,pool,cache}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus,resume_command}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, egress.{allow,anthropic_url}"
+const knownKeys = "repo, driver, buildkit.{addr,tls_ca,tls_cert,tls_key,insecure,pool,cache}, docker.{host,bin}, launch.{transcript_dir,network,pids_limit,memory,cpus,resume_command}, dashboard.{listen,tls_cert,tls_key,allow_hosts}, push.name, egress.{allow,anthropic_url}, transcript.{max_bytes,max_entries,max_depth,timeout}"
 
 // validate checks the values the decoder cannot; data is the file's text,
 // to find the line of a bad key.
@@ -167,8 +169,13 @@ func (f File) validate(path string, data []byte) error {
 	if err := f.BuildKit.validate(path, data); err != nil {
 		return err
 	}
-	if f.Launch.TranscriptDir != "" && !strings.HasPrefix(f.Launch.TranscriptDir, "/") {
-		return badValue(path, data, "launch.transcript_dir", fmt.Sprintf("%q must be an absolute path inside the bottle", f.Launch.TranscriptDir))
+	if f.Launch.TranscriptDir != "" {
+		if err := CheckTranscriptDir(f.Launch.TranscriptDir); err != nil {
+			return badValue(path, data, "launch.transcript_dir", err.Error())
+		}
+	}
+	if err := f.Transcript.validate(path, data); err != nil {
+		return err
 	}
 	if err := f.Launch.validate(path, data); err != nil {
 		return err

@@ -18,11 +18,12 @@ func TestLoadValid(t *testing.T) {
 	}
 	want := File{
 		Repo: "/src/bottle-repo", Driver: "buildkit",
-		BuildKit: BuildKit{Addr: "tcp://127.0.0.1:1234", TLSCA: "/certs/ca.pem", TLSCert: "/certs/cert.pem", TLSKey: "/certs/key.pem", Insecure: true},
-		Docker:   Docker{Host: "unix:///var/run/docker.sock", Bin: "/usr/bin/docker"},
-		Launch:   Launch{TranscriptDir: "/home/agent/.claude", Network: "open", PidsLimit: 256, Memory: "2g", CPUs: 1.5, ResumeCommand: "claude --continue --verbose"},
-		Push:     Push{Name: "registry.example:5000/team/{image}:{tag}"},
-		Egress:   Egress{Allow: []string{"pypi.org", "127.0.0.1:8080"}, AnthropicURL: "https://gateway.example/anthropic"},
+		BuildKit:   BuildKit{Addr: "tcp://127.0.0.1:1234", TLSCA: "/certs/ca.pem", TLSCert: "/certs/cert.pem", TLSKey: "/certs/key.pem", Insecure: true},
+		Docker:     Docker{Host: "unix:///var/run/docker.sock", Bin: "/usr/bin/docker"},
+		Launch:     Launch{TranscriptDir: "/home/agent/.claude", Network: "open", PidsLimit: 256, Memory: "2g", CPUs: 1.5, ResumeCommand: "claude --continue --verbose"},
+		Push:       Push{Name: "registry.example:5000/team/{image}:{tag}"},
+		Egress:     Egress{Allow: []string{"pypi.org", "127.0.0.1:8080"}, AnthropicURL: "https://gateway.example/anthropic"},
+		Transcript: Transcript{MaxBytes: "1g", MaxEntries: 5000, MaxDepth: 32, Timeout: "90s"},
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("Load(valid.toml) =\n%+v\nwant\n%+v", f, want)
@@ -61,6 +62,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad_pids.toml", []string{":2:", `key "launch.pids_limit"`, "-5"}},
 		{"bad_cpus.toml", []string{":2:", `key "launch.cpus"`, "-1"}},
 		{"bad_resume_command.toml", []string{":2:", `key "launch.resume_command"`, "shell command"}},
+		{"bad_transcript_bytes.toml", []string{":3:", `key "transcript.max_bytes"`, `"huge"`, "2g"}},
+		{"bad_transcript_timeout.toml", []string{":2:", `key "transcript.timeout"`, `"-5m"`, "5m"}},
+		{"transcript_dir_outside_home.toml", []string{":2:", `key "launch.transcript_dir"`, `"/etc/claude"`, "under the agent's home"}},
+		{"transcript_dir_is_home.toml", []string{":2:", `key "launch.transcript_dir"`, `"/home/node"`, "not the home itself"}},
 		{"duplicate_key.toml", []string{":2:", `key "repo"`, "already defined"}},
 		{"bad_pool_scheme.toml", []string{":2:", `key "buildkit.pool"`, "entry 2", `"http://b:1234"`}},
 		{"bad_pool_key.toml", []string{":2:", `key "buildkit.pool"`, `unknown key "tls"`, "server_name"}},
@@ -129,7 +134,7 @@ insecure = true
 host = "tcp://file-docker:2375"
 bin = "/file/docker"
 [launch]
-transcript_dir = "/file/.claude"
+transcript_dir = "/home/file/.claude"
 network = "open"
 pids_limit = 64
 memory = "512m"
@@ -161,15 +166,15 @@ func TestResolvePrecedence(t *testing.T) {
 		want  Settings
 	}{
 		{"flags win", withFile, fullFlags, fullEnv, Settings{
-			Repo: "/from/flag", RepoFrom: "--repo", Driver: "flag-driver", DriverFrom: "--driver", TranscriptDir: "/file/.claude", Network: "open", Limits: fileLimits,
+			Repo: "/from/flag", RepoFrom: "--repo", Driver: "flag-driver", DriverFrom: "--driver", TranscriptDir: "/home/file/.claude", Network: "open", Limits: fileLimits,
 			DriverConfig: dc("tcp://flag:1", "/flag/ca", "/flag/cert", "/flag/key", true, "tcp://flag-docker:2375", "/flag/docker", map[string]string{"k": "v"}),
 		}},
 		{"environment over file", withFile, Flags{}, fullEnv, Settings{
-			Repo: "/from/env", RepoFrom: "$CLAUDE_BOTTLE_REPO", Driver: "env-driver", DriverFrom: "$CLAUDE_BOTTLE_DRIVER", TranscriptDir: "/file/.claude", Network: "open", Limits: fileLimits,
+			Repo: "/from/env", RepoFrom: "$CLAUDE_BOTTLE_REPO", Driver: "env-driver", DriverFrom: "$CLAUDE_BOTTLE_DRIVER", TranscriptDir: "/home/file/.claude", Network: "open", Limits: fileLimits,
 			DriverConfig: dc("tcp://env:1", "/file/ca", "/file/cert", "/file/key", true, "tcp://env-docker:2375", "/file/docker", nil),
 		}},
 		{"file over defaults", withFile, Flags{}, nil, Settings{
-			Repo: "/from/file", RepoFrom: filepath.Join(withFile, FileName), Driver: "file-driver", DriverFrom: Position(filepath.Join(withFile, FileName), "driver"), TranscriptDir: "/file/.claude", Network: "open", Limits: fileLimits,
+			Repo: "/from/file", RepoFrom: filepath.Join(withFile, FileName), Driver: "file-driver", DriverFrom: Position(filepath.Join(withFile, FileName), "driver"), TranscriptDir: "/home/file/.claude", Network: "open", Limits: fileLimits,
 			DriverConfig: dc("tcp://file:1", "/file/ca", "/file/cert", "/file/key", true, "tcp://file-docker:2375", "/file/docker", nil),
 		}},
 		{"defaults", t.TempDir(), Flags{}, nil, Settings{TranscriptDir: DefaultTranscriptDir}},

@@ -45,6 +45,8 @@ type Settings struct {
 	TranscriptDir string
 	// ResumeCommand is the config file's launch.resume_command, or "".
 	ResumeCommand string
+	// Transcript bounds the copy of that folder ([transcript]).
+	Transcript TranscriptBounds
 	// Network is the bottles' network from the config file: "" (the
 	// default, none), "none" or "open".
 	Network string
@@ -97,6 +99,7 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 	}
 	s.Network, s.ResumeCommand = f.Launch.Network, f.Launch.ResumeCommand
 	s.Egress = f.Egress
+	s.Transcript = f.Transcript.bounds()
 	s.Limits = Limits{Pids: f.Launch.PidsLimit, CPUs: f.Launch.CPUs}
 	if f.Launch.Memory != "" {
 		s.Limits.Memory, _ = ParseMemory(f.Launch.Memory) // checked by Load

@@ -496,7 +496,7 @@ func TestContainNonRootUser(t *testing.T) {
 touch made-by-agent
 if chown root made-by-agent 2>/dev/null; then echo chown=done; else echo chown=refused; fi
 chmod u+s made-by-agent
-mkdir -p "$HOME/.claude" && echo remembered > "$HOME/.claude/memory" && echo memory=written`
+mkdir -p "$HOME/.claude" && echo remembered > "$HOME/.claude/history.jsonl" && echo memory=written`
 	res := uc.must(0, "launch", slug, "--repo", repo, "--driver", "buildkit", "--progress", "quiet", "--cwd", cwd, "--", "sh", "-c", script)
 	want := map[string]string{
 		"id":     fmt.Sprintf("%d:%d home=/home/node", uc.uid, uc.gid),
@@ -526,7 +526,7 @@ mkdir -p "$HOME/.claude" && echo remembered > "$HOME/.claude/memory" && echo mem
 		t.Errorf("no transcript snapshot:\n%s", res.Stderr)
 	}
 	res = uc.must(0, "launch", slug, "--repo", repo, "--driver", "buildkit", "--no-build", "--resume", "--",
-		"sh", "-c", `cat "$HOME/.claude/memory"; echo again >> "$HOME/.claude/memory" && echo append=ok`)
+		"sh", "-c", `cat "$HOME/.claude/history.jsonl"; echo again >> "$HOME/.claude/history.jsonl" && echo append=ok`)
 	if !strings.Contains(res.Stdout, "remembered") || outValue(res.Stdout, "append") != "ok" {
 		t.Errorf("--resume as %s: the agent could not read and extend its transcript:\n%s\n%s", testUser, res.Stdout, res.Stderr)
 	}

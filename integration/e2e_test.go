@@ -113,7 +113,7 @@ func endToEnd(t *testing.T, c *cli) {
 	cwd := t.TempDir()
 	os.WriteFile(filepath.Join(cwd, "project.txt"), []byte("hello-project"), 0o644)
 	res = c.run(7, c.with("launch", slug, "--repo", repo, "--cwd", cwd, "--no-build", "--",
-		"sh", "-c", "cat /etc/capability project.txt; pwd; echo remembered > /home/node/.claude/memory; exit 7")...)
+		"sh", "-c", "cat /etc/capability project.txt; pwd; echo remembered > /home/node/.claude/history.jsonl; exit 7")...)
 	for _, want := range []string{"capability-x", "hello-project", cwd} {
 		if !strings.Contains(res.Stdout, want) {
 			t.Errorf("launch output lacks %q:\n%s", want, res.Stdout)
@@ -122,7 +122,7 @@ func endToEnd(t *testing.T, c *cli) {
 	if !strings.Contains(res.Stderr, "transcript saved") {
 		t.Errorf("launch did not save the transcript:\n%s", res.Stderr)
 	}
-	res = c.run(0, c.with("launch", slug, "--repo", repo, "--no-build", "--resume", "--", "cat", "/home/node/.claude/memory")...)
+	res = c.run(0, c.with("launch", slug, "--repo", repo, "--no-build", "--resume", "--", "cat", "/home/node/.claude/history.jsonl")...)
 	if strings.TrimSpace(res.Stdout) != "remembered" {
 		t.Errorf("--resume did not restore the transcript: stdout %q", res.Stdout)
 	}

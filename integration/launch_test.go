@@ -56,7 +56,7 @@ func TestLaunchLibrary(t *testing.T) {
 	var out, errOut bytes.Buffer
 	po := launch.PrepareOptions{Plan: plan, Builder: bkBuilder(t, driver.Config{}), Sink: rec, Engine: engine}
 	ro := launch.RunOptions{
-		Cmd:           []string{"sh", "-c", "cat /etc/which project.txt; pwd; echo kept > /home/node/.claude/note; exit 3"},
+		Cmd:           []string{"sh", "-c", "cat /etc/which project.txt; pwd; echo kept > /home/node/.claude/history.jsonl; exit 3"},
 		TranscriptDir: "/home/node/.claude", Stdout: &out, Stderr: &errOut,
 		// This test binary is not static (nor claude-bottle): the bottle's
 		// PID 1 is the CLI's binary, built static.
@@ -94,7 +94,7 @@ func TestLaunchLibrary(t *testing.T) {
 		t.Errorf("Prepared = %+v", prep)
 	}
 	out.Reset()
-	ro.Cmd, ro.Resume = []string{"cat", "/home/node/.claude/note"}, true
+	ro.Cmd, ro.Resume = []string{"cat", "/home/node/.claude/history.jsonl"}, true
 	res, err = prep.Run(ctx, ro)
 	if err != nil || res.ExitCode != 0 || strings.TrimSpace(out.String()) != "kept" {
 		t.Errorf("resumed run: %+v, %v, output %q", res, err, out.String())

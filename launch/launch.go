@@ -56,6 +56,8 @@ type RunOptions struct {
 	TranscriptDir string
 	// Resume copies the last snapshot into the bottle before it starts.
 	Resume bool
+	// Transcript bounds the snapshot and says what a resume restores.
+	Transcript TranscriptOptions
 	// Keep leaves the stopped container in place.
 	Keep bool
 	// Attach joins an already running bottle instead of refusing.

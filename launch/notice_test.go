@@ -78,15 +78,3 @@ func TestStdinRelay(t *testing.T) {
 		t.Errorf("second run read %q, want bc", got)
 	}
 }
-
-func TestClaudeJSONPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/home/node/.claude":     "/home/node/.claude.json",
-		"/root/.claude":          "/root/.claude.json",
-		"/home/a/.config/claude": "",
-	} {
-		if got := claudeJSONPath(in); got != want {
-			t.Errorf("claudeJSONPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

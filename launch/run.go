@@ -39,6 +39,8 @@ type Spec struct {
 	Bottle *state.Bottle
 	// Resume copies the last snapshot into the bottle before it starts.
 	Resume bool
+	// Transcript bounds the snapshot and says what a resume restores.
+	Transcript TranscriptOptions
 	// Keep leaves the stopped container in place.
 	Keep bool
 	// Attach joins an already running bottle instead of refusing.
@@ -93,8 +95,8 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 	} else if running {
 		return Outcome{}, fmt.Errorf("%w: container %s is already running; use `claude-bottle launch %s --attach` to join it, or stop it with `docker stop %s`", ErrAlreadyRunning, name, s.Slug, name)
 	} else if id != "" {
-		if _, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil {
-			return Outcome{}, engineError("removing the stopped container "+name, err)
+		if err := removeStopped(ctx, cli, id, s); err != nil {
+			return Outcome{}, err
 		}
 	}
 	su, err := setupRun(ctx, cli, s)
@@ -119,9 +121,6 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 		if err := restoreTranscript(ctx, cli, id, s); err != nil {
 			return Outcome{}, err
 		}
-		if err := restoreClaudeJSON(ctx, cli, id, s); err != nil {
-			return Outcome{}, err
-		}
 	}
 	s.Log.Debug("run: starting the container", "bottle", s.Slug, "image", s.Image)
 	code, err := startAndWait(ctx, cli, id, s)
@@ -130,14 +129,11 @@ func Run(ctx context.Context, cli *client.Client, s Spec) (Outcome, error) {
 	}
 	s.Log.Debug("run: the container exited", "bottle", s.Slug, "code", code)
 	out := Outcome{ExitCode: code}
-	info, err := snapshotTranscript(context.WithoutCancel(ctx), cli, id, s)
+	info, err := snapshotTranscript(snapshotContext(ctx), cli, id, s)
 	if err != nil {
 		out.SnapshotErr = err
 	} else {
 		out.Snapshot = info
-		if err := snapshotClaudeJSON(context.WithoutCancel(ctx), cli, id, s); err != nil {
-			out.SnapshotErr = err
-		}
 	}
 	return out, nil
 }

@@ -55,7 +55,7 @@ func runSpec(p *bottle.Plan, ro RunOptions) Spec {
 	return Spec{
 		Slug: p.Slug, Image: image, Cwd: p.Cwd, Bottle: p.State,
 		Cmd: ro.Cmd, Env: ro.Env, TranscriptDir: ro.TranscriptDir,
-		Resume: ro.Resume, Keep: ro.Keep, Attach: ro.Attach,
+		Resume: ro.Resume, Keep: ro.Keep, Attach: ro.Attach, Transcript: ro.Transcript,
 		Stdin: ro.Stdin, Stdout: ro.Stdout, Stderr: ro.Stderr,
 		TTY: ro.TTY, Terminal: ro.Terminal, Log: ro.Log,
 		Containment: c,

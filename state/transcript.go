@@ -2,6 +2,7 @@ package state
 
 import (
 	"archive/tar"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,8 +37,13 @@ func (b *Bottle) Snapshot() (info SnapshotInfo, ok bool, err error) {
 	if exists, err := b.Exists(); err != nil || !exists {
 		return info, false, err
 	}
-	b.recoverTranscript()
+	b.tryRecoverTranscript()
 	data, err := os.ReadFile(filepath.Join(b.TranscriptDir(), snapshotMeta))
+	if errors.Is(err, os.ErrNotExist) {
+		// A save in another process is between its two renames: the old
+		// snapshot, aside, is the current one until the new one is in.
+		data, err = os.ReadFile(filepath.Join(b.dir, ".transcript-old", snapshotMeta))
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return info, false, nil
 	}
@@ -47,36 +54,6 @@ func (b *Bottle) Snapshot() (info SnapshotInfo, ok bool, err error) {
 		return info, false, fmt.Errorf("bottle %q transcript: damaged %s: %w", b.slug, snapshotMeta, err)
 	}
 	return info, true, nil
-}
-
-// SaveTranscript replaces the bottle's transcript snapshot with the files of
-// the tar stream r, as `docker cp` produces it (entries under one top
-// folder are stripped of it when strip is true). The new snapshot is
-// unpacked beside the old one and swapped in only when whole: a failure at
-// any point leaves the previous snapshot as it was.
-func (b *Bottle) SaveTranscript(r io.Reader, source string, strip bool) (SnapshotInfo, error) {
-	if err := b.ensure(); err != nil {
-		return SnapshotInfo{}, fmt.Errorf("bottle %q: %w", b.slug, err)
-	}
-	b.recoverTranscript()
-	tmp, err := os.MkdirTemp(b.dir, ".transcript-new-*")
-	if err != nil {
-		return SnapshotInfo{}, diskError("saving transcript", err)
-	}
-	defer os.RemoveAll(tmp)
-	info, err := untar(tmp, r, strip)
-	if err != nil {
-		return SnapshotInfo{}, fmt.Errorf("bottle %q transcript: %w", b.slug, err)
-	}
-	info.Taken, info.Source = time.Now().UTC(), source
-	meta, _ := json.MarshalIndent(info, "", "  ")
-	if err := writeFileAtomic(filepath.Join(tmp, snapshotMeta), meta, 0o600); err != nil {
-		return SnapshotInfo{}, err
-	}
-	if err := syncDir(tmp); err != nil {
-		return SnapshotInfo{}, err
-	}
-	return info, b.swapTranscript(tmp)
 }
 
 // swapTranscript puts the whole snapshot at tmp in place of the old one.
@@ -99,7 +76,23 @@ func (b *Bottle) swapTranscript(tmp string) error {
 	return os.RemoveAll(old)
 }
 
-// recoverTranscript restores a snapshot left aside by an interrupted swap.
+// tryRecoverTranscript is recoverTranscript when the state lock is free
+// at once; a holder may be in the middle of a swap, which is not to be
+// undone.
+func (b *Bottle) tryRecoverTranscript() {
+	if _, err := os.Lstat(filepath.Join(b.dir, ".transcript-old")); err != nil {
+		return // nothing aside: no need for the lock (nor its file)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // LockState then tries once and does not wait
+	if unlock, err := b.LockState(ctx, nil); err == nil {
+		b.recoverTranscript()
+		unlock()
+	}
+}
+
+// recoverTranscript restores a snapshot left aside by an interrupted swap;
+// the caller holds the state lock.
 func (b *Bottle) recoverTranscript() {
 	old := filepath.Join(b.dir, ".transcript-old")
 	if _, err := os.Lstat(b.TranscriptDir()); errors.Is(err, os.ErrNotExist) {
@@ -109,33 +102,106 @@ func (b *Bottle) recoverTranscript() {
 	}
 }
 
-// TranscriptTar writes the last snapshot to w as a tar stream whose entries
-// sit under prefix (the folder name the container expects), without the
-// snapshot's own metadata file. It returns ErrNotFound-like os.ErrNotExist
-// when there is no snapshot.
-func (b *Bottle) TranscriptTar(w io.Writer, prefix string) error {
+// SessionEntries are the names at the top of Claude Code's state folder
+// that hold session data: the sessions (projects/), the prompt history,
+// the sessions' todo lists and file checkpoints, and the login. A restore
+// without RestoreOptions.Settings copies these only, so the agent's own
+// settings.json, hooks, commands, agents and plugins (which an agent
+// steered by what it read could have rewritten) do not follow it into the
+// next session.
+var SessionEntries = []string{"projects", "history.jsonl", "todos", "file-history", ".credentials.json"}
+
+// RestoreOptions say what a restore copies back into the bottle.
+type RestoreOptions struct {
+	// Prefix is the state folder's path in the bottle, without the leading
+	// "/": the stream's entries sit under it.
+	Prefix string
+	// ClaudeJSON is the path, without the leading "/", where the snapshot's
+	// ~/.claude.json goes; "" leaves it out.
+	ClaudeJSON string
+	// Settings restores the whole folder; without it only SessionEntries
+	// are restored.
+	Settings bool
+}
+
+// WriteRestore writes the last snapshot to w as a tar stream for the
+// engine to unpack at "/", as o says, holding the bottle's state lock
+// (waiting until ctx ends) so that no snapshot is swapped under it. It
+// returns an os.ErrNotExist error when there is no snapshot.
+func (b *Bottle) WriteRestore(ctx context.Context, w io.Writer, o RestoreOptions) error {
+	if _, ok, err := b.Snapshot(); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("bottle %q has no transcript snapshot: %w", b.slug, os.ErrNotExist)
+	}
+	unlock, err := b.LockState(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	b.recoverTranscript()
 	if _, ok, err := b.Snapshot(); err != nil {
 		return err
 	} else if !ok {
 		return fmt.Errorf("bottle %q has no transcript snapshot: %w", b.slug, os.ErrNotExist)
 	}
 	tw := tar.NewWriter(w)
+	if err := b.writeTree(tw, o); err != nil {
+		return fmt.Errorf("reading bottle %q transcript: %w", b.slug, err)
+	}
+	return tw.Close()
+}
+
+// TranscriptTar writes the whole last snapshot to w as a tar stream whose
+// entries sit under prefix: WriteRestore with Settings and without
+// ~/.claude.json.
+func (b *Bottle) TranscriptTar(w io.Writer, prefix string) error {
+	return b.WriteRestore(context.Background(), w, RestoreOptions{Prefix: prefix, Settings: true})
+}
+
+// writeTree adds the snapshot's entries o selects to tw.
+func (b *Bottle) writeTree(tw *tar.Writer, o RestoreOptions) error {
 	root := b.TranscriptDir()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		if rel == snapshotMeta {
+		rel = filepath.ToSlash(rel)
+		if !restored(rel, o.Settings) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
 			return nil
 		}
-		name := path.Join(prefix, filepath.ToSlash(rel))
-		return addTarEntry(tw, p, name, d)
+		return addTarEntry(tw, p, path.Join(o.Prefix, rel), d)
 	})
-	if err != nil {
-		return fmt.Errorf("reading bottle %q transcript: %w", b.slug, err)
+	if err != nil || o.ClaudeJSON == "" {
+		return err
 	}
-	return tw.Close()
+	p := filepath.Join(root, ClaudeJSONName)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return addTarEntry(tw, p, o.ClaudeJSON, fs.FileInfoToDirEntry(fi))
+}
+
+// restored says whether the snapshot's entry rel goes back into the
+// bottle: never the snapshot's own files, and only session data unless
+// settings.
+func restored(rel string, settings bool) bool {
+	if rel == "." {
+		return true
+	}
+	head, _, _ := strings.Cut(rel, "/")
+	if strings.HasPrefix(head, reservedPrefix) {
+		return false
+	}
+	return settings || slices.Contains(SessionEntries, head)
 }
 
 func addTarEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
@@ -170,78 +236,4 @@ func addTarEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 	defer f.Close()
 	_, err = io.Copy(tw, f)
 	return err
-}
-
-// untar unpacks r into dir through an os.Root, so no entry (however named,
-// and whatever links came before it) can land outside dir.
-func untar(dir string, r io.Reader, strip bool) (SnapshotInfo, error) {
-	var info SnapshotInfo
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return info, err
-	}
-	defer root.Close()
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return info, nil
-		}
-		if err != nil {
-			return info, fmt.Errorf("reading snapshot stream: %w", err)
-		}
-		name := entryName(hdr.Name, strip)
-		if name == "" || name == snapshotMeta || strings.HasPrefix(name, snapshotMeta+"/") {
-			continue // the marker is ours to write: an entry there would block it
-		}
-		n, err := extract(root, name, hdr, tr)
-		if err != nil {
-			return info, diskError(fmt.Sprintf("unpacking %q", hdr.Name), err)
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			info.Files++
-			info.Bytes += n
-		}
-	}
-}
-
-// entryName cleans a tar entry name to a relative path, dropping the top
-// folder when strip is set; "" means skip the entry.
-func entryName(name string, strip bool) string {
-	name = path.Clean("/" + strings.TrimPrefix(name, "./"))[1:]
-	if strip {
-		_, rest, _ := strings.Cut(name, "/")
-		name = rest
-	}
-	return name
-}
-
-func extract(root *os.Root, name string, hdr *tar.Header, r io.Reader) (int64, error) {
-	if dir := path.Dir(name); dir != "." {
-		if err := root.MkdirAll(dir, 0o700); err != nil {
-			return 0, err
-		}
-	}
-	mode := os.FileMode(hdr.Mode).Perm() & 0o755
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		return 0, root.MkdirAll(name, mode|0o700)
-	case tar.TypeReg:
-		f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode|0o600)
-		if err != nil {
-			return 0, err
-		}
-		n, err := io.Copy(f, r)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return n, err
-	case tar.TypeSymlink:
-		return 0, root.Symlink(hdr.Linkname, name)
-	default:
-		return 0, nil // devices, fifos, hard links: not agent state
-	}
 }

@@ -26,6 +26,7 @@ type launchOptions struct {
 	cwd                     string
 	dryRun, noBuild, resume bool
 	keep, attach            bool
+	resumeSettings          bool
 	env                     []string
 	progress, transcriptDir string
 	contain                 containFlags
@@ -41,7 +42,8 @@ func newLaunchCmd(a *app) *cobra.Command {
 		Long: "Prints the preflight summary, builds the bottle's image through the driver, layers the\n" +
 			"--cwd image on top, and runs the bottle with the folder mounted at the same path. The\n" +
 			"command after -- replaces the image's default command. The agent's state folder is\n" +
-			"snapshotted into the bottle's transcript/ when it stops; --resume restores it first.",
+			"snapshotted into the bottle's transcript/ when it stops, within config's [transcript] limits;\n" +
+			"--resume restores its sessions and history first (--resume-settings: its settings too).",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if n := cmd.ArgsLenAtDash(); n == 0 || len(args) == 0 || (n < 0 && len(args) != 1) || n > 1 {
 				return usageErr(fmt.Errorf("launch takes one SLUG, then optionally -- COMMAND ARGS... (got %q)", args))
@@ -59,7 +61,8 @@ func newLaunchCmd(a *app) *cobra.Command {
 	fl.StringVar(&o.cwd, "cwd", "", "host folder the agent works in: mounted at the same path and made the working directory")
 	fl.BoolVar(&o.dryRun, "dry-run", false, "print the plan and the build and run it would do, and change nothing")
 	fl.BoolVar(&o.noBuild, "no-build", false, "run the image as it is, without building it")
-	fl.BoolVar(&o.resume, "resume", false, "restore the last transcript snapshot before the agent starts")
+	fl.BoolVar(&o.resume, "resume", false, "restore the last transcript snapshot's sessions and history before the agent starts")
+	fl.BoolVar(&o.resumeSettings, "resume-settings", false, "with --resume, restore the agent's own settings.json, hooks, commands and agents too (by default only sessions and history are: an agent could have rewritten the rest)")
 	fl.BoolVar(&o.keep, "keep", false, "keep the stopped container")
 	fl.BoolVar(&o.attach, "attach", false, "join the bottle if it is already running")
 	fl.StringArrayVarP(&o.env, "env", "e", nil, "environment variable KEY=VALUE for the bottle, passed at run time (KEY alone takes it from the environment)")
@@ -72,6 +75,9 @@ func newLaunchCmd(a *app) *cobra.Command {
 }
 
 func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *launchOptions) error {
+	if err := checkTranscriptFlags(o); err != nil {
+		return err
+	}
 	var tmpl driver.Request
 	if err := o.requestFlags.apply(&tmpl); err != nil {
 		return err
@@ -146,7 +152,9 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
-	a.reportRun(out)
+	if err := a.reportSnapshot(ctx, out); err != nil {
+		return err
+	}
 	if out.ExitCode != 0 {
 		return &exitCodeError{code: out.ExitCode, err: fmt.Errorf("the bottle's command exited with status %d", out.ExitCode)}
 	}
@@ -203,13 +211,14 @@ func (a *app) runOptions(s config.Settings, o *launchOptions, command, env []str
 	if o.transcriptDir != "" {
 		dir = o.transcriptDir
 	}
-	if !strings.HasPrefix(dir, "/") {
-		return launch.RunOptions{}, usageErr(fmt.Errorf("--transcript-dir %q must be an absolute path inside the bottle", dir))
+	if err := config.CheckTranscriptDir(dir); err != nil {
+		return launch.RunOptions{}, usageErr(fmt.Errorf("--transcript-dir %w", err))
 	}
 	ro := launch.RunOptions{
 		Cmd: command, Env: env, TranscriptDir: dir,
 		Resume: o.resume, Keep: o.keep, Attach: o.attach,
-		Stdout: a.io.out, Stderr: a.io.err, Log: a.log,
+		Transcript: transcriptOptions(s.Transcript, o.resumeSettings),
+		Stdout:     a.io.out, Stderr: a.io.err, Log: a.log,
 	}
 	if f, ok := a.io.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		ro.Stdin, ro.TTY, ro.Terminal = f, a.io.isTerminal, fdTerminal{f}
@@ -240,15 +249,6 @@ func runEnv(flags []string) ([]string, error) {
 		env = append(env, kv)
 	}
 	return env, nil
-}
-
-func (a *app) reportRun(out launch.Outcome) {
-	switch {
-	case out.Snapshot != nil:
-		fmt.Fprintf(a.io.err, "transcript saved: %d files, %s\n", out.Snapshot.Files, humanBytes(out.Snapshot.Bytes))
-	case out.SnapshotErr != nil:
-		fmt.Fprintf(a.io.err, "transcript not saved (the previous snapshot is kept): %s\n", errorLine(out.SnapshotErr))
-	}
 }
 
 // writeDryRun prints the steps launch would take.
