@@ -51,6 +51,9 @@ type Options struct {
 	// User is who builds, for the record BuildHeld keeps; empty means
 	// capability.CurrentUser().
 	User string
+	// UpToDate, when not nil, skips the builds of bottles whose image is
+	// up to date (see UpToDate); nil builds every bottle.
+	UpToDate *UpToDate
 }
 
 // job is one distinct build and the bottles it serves.
@@ -60,6 +63,7 @@ type job struct {
 	pushed string
 	slugs  []string
 	err    error // why the job cannot be built (a bad push name)
+	fresh  *freshness
 }
 
 // Build builds every plan's image and returns one outcome a plan, in the
@@ -68,6 +72,8 @@ type job struct {
 // well before anything is built.
 func Build(ctx context.Context, plans []*bottle.Plan, o Options) []Outcome {
 	jobs := group(plans, o)
+	o.UpToDate.check(ctx, plans, jobs, o.Driver)
+	byslug := bySlug(plans)
 	results := make([]Outcome, len(jobs))
 	sem := make(chan struct{}, max(o.Jobs, 1))
 	var wg sync.WaitGroup
@@ -76,7 +82,7 @@ func Build(ctx context.Context, plans []*bottle.Plan, o Options) []Outcome {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
-				results[i] = buildOne(ctx, j, o)
+				results[i] = buildOne(ctx, j, o, byslug)
 			case <-ctx.Done():
 				results[i] = notBuilt(j, o, StatusSkipped, driver.Canceled(ctx, ctx.Err()), 0)
 			}
@@ -107,13 +113,16 @@ func group(plans []*bottle.Plan, o Options) []*job {
 	return jobs
 }
 
-func buildOne(ctx context.Context, j *job, o Options) Outcome {
+func buildOne(ctx context.Context, j *job, o Options, plans map[string]*bottle.Plan) Outcome {
 	if j.err != nil {
 		return notBuilt(j, o, StatusSkipped, j.err, 0)
 	}
 	var sink driver.Sink = driver.Discard
 	if o.Sink != nil {
 		sink = o.Sink(strings.Join(j.slugs, ","))
+	}
+	if j.fresh != nil && j.fresh.skip {
+		return upToDate(j, o, sink)
 	}
 	w := newWatch(sink)
 	start := time.Now()
@@ -126,7 +135,11 @@ func buildOne(ctx context.Context, j *job, o Options) Outcome {
 		out.ErrorAt = locate(j.plan.Dockerfile, w.failedStep())
 		return out
 	}
-	return built(j, o, res, w.steps(res.Steps))
+	out := built(j, o, res, w.steps(res.Steps))
+	if j.req.Loads() {
+		out.RecordErr = o.UpToDate.record(j, plans, res)
+	}
+	return out
 }
 
 // built is the outcome of a job whose build succeeded.
