@@ -35,7 +35,8 @@ type freshness struct {
 	bases []string // the images its Dockerfile starts from
 	rec   buildkey.Record
 	skip  bool   // up to date: report it, build nothing
-	why   string // why the job cannot be skipped, for the record
+	racy  bool   // a context file is too new for the key to be recorded
+	why   string // why the job cannot be keyed
 }
 
 // check keys every job and marks those that are up to date. One
@@ -51,7 +52,7 @@ func (u *UpToDate) check(ctx context.Context, plans []*bottle.Plan, jobs []*job,
 		if j.err != nil || !j.req.Loads() {
 			continue
 		}
-		in, bases, why := keyInputs(ctx, j, &walker)
+		in, bases, racy, why := keyInputs(ctx, j, &walker)
 		if why != "" {
 			j.fresh = &freshness{why: why}
 			continue
@@ -64,34 +65,35 @@ func (u *UpToDate) check(ctx context.Context, plans []*bottle.Plan, jobs []*job,
 		}
 		in.Driver, in.Endpoint = driverName, u.Endpoint
 		j.fresh = u.decide(j, in, bases, images, bySlug)
+		j.fresh.racy = racy
 	}
 	settle(jobs)
 }
 
 // keyInputs gathers a job's inputs but for the driver and the base IDs;
 // why says what keeps them from being keyed.
-func keyInputs(ctx context.Context, j *job, w *buildkey.Walker) (in buildkey.Inputs, bases []string, why string) {
+func keyInputs(ctx context.Context, j *job, w *buildkey.Walker) (in buildkey.Inputs, bases []string, racy bool, why string) {
 	data, err := os.ReadFile(j.req.Dockerfile)
 	if err != nil {
-		return in, nil, err.Error()
+		return in, nil, false, err.Error()
 	}
 	f, err := dockerfile.Parse(j.req.Dockerfile, data)
 	if err != nil {
-		return in, nil, err.Error()
+		return in, nil, false, err.Error()
 	}
 	bases, ok, why := buildkey.Bases(f, data)
 	if !ok {
-		return in, nil, why
+		return in, nil, false, why
 	}
 	pats, ignore, err := buildkey.Ignore(j.req.ContextDir, j.req.Dockerfile)
 	if err != nil {
-		return in, nil, err.Error()
+		return in, nil, false, err.Error()
 	}
-	sum, err := w.Context(ctx, j.req.ContextDir, pats)
+	sum, racy, err := w.Context(ctx, j.req.ContextDir, pats)
 	if err != nil {
-		return in, nil, err.Error()
+		return in, nil, false, err.Error()
 	}
-	return buildkey.Inputs{Dockerfile: data, Ignore: ignore, Request: j.req, Context: sum}, bases, ""
+	return buildkey.Inputs{Dockerfile: data, Ignore: ignore, Request: j.req, Context: sum}, bases, racy, ""
 }
 
 // decide fills in the base IDs, keys the job and compares the key with
@@ -169,7 +171,7 @@ func upToDate(j *job, o Options, sink driver.Sink) Outcome {
 // each bottle it serves that has state, after a successful build that
 // loaded the image under the tag.
 func (u *UpToDate) record(j *job, plans map[string]*bottle.Plan, res *driver.Result) error {
-	if u == nil || j.fresh == nil || j.fresh.key == "" || res.ImageID == "" {
+	if u == nil || j.fresh == nil || j.fresh.key == "" || j.fresh.racy || res.ImageID == "" {
 		return nil
 	}
 	rec := buildkey.Record{Key: j.fresh.key, ImageID: res.ImageID, Tag: j.plan.Image}

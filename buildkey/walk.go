@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/tonistiigi/fsutil"
@@ -31,13 +32,23 @@ type Walker struct {
 type walk struct {
 	once   sync.Once
 	digest string
+	newest time.Time
 	err    error
 }
 
+// RacyWindow is how recent a file's mtime may be for a key over it to be
+// recorded. A file rewritten within one tick of the filesystem's clock,
+// at the same size, keeps its mtime; once every mtime is older than this
+// window when the context is walked, any later write gets a different
+// one (as git treats a "racily clean" index entry).
+const RacyWindow = 2 * time.Second
+
 // Context returns the digest of the metadata of every file in dir that
 // the build sees, with excludes (.dockerignore patterns) applied as the
-// build applies them.
-func (w *Walker) Context(ctx context.Context, dir string, excludes []string) (string, error) {
+// build applies them, and whether the walk was racy: a file's mtime was
+// within RacyWindow of the walk, or in the future, so a key over it must
+// not be recorded.
+func (w *Walker) Context(ctx context.Context, dir string, excludes []string) (digest string, racy bool, err error) {
 	id := dir + "\x00" + fmt.Sprintf("%q", excludes)
 	w.mu.Lock()
 	if w.walks == nil {
@@ -49,14 +60,16 @@ func (w *Walker) Context(ctx context.Context, dir string, excludes []string) (st
 		w.walks[id] = wk
 	}
 	w.mu.Unlock()
-	wk.once.Do(func() { wk.digest, wk.err = digestContext(ctx, dir, excludes) })
-	return wk.digest, wk.err
+	start := time.Now()
+	wk.once.Do(func() { wk.digest, wk.newest, wk.err = digestContext(ctx, dir, excludes) })
+	return wk.digest, wk.newest.After(start.Add(-RacyWindow)), wk.err
 }
 
 // digestContext walks dir with fsutil, the walker BuildKit's context
 // transfer uses, and hashes each entry's path and stat.
-func digestContext(ctx context.Context, dir string, excludes []string) (string, error) {
+func digestContext(ctx context.Context, dir string, excludes []string) (string, time.Time, error) {
 	h := sha256.New()
+	var newest int64
 	err := fsutil.Walk(ctx, dir, &fsutil.FilterOpt{ExcludePatterns: excludes}, func(path string, fi fs.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -66,12 +79,13 @@ func digestContext(ctx context.Context, dir string, excludes []string) (string, 
 			return fmt.Errorf("%s: no file metadata from the walker", path)
 		}
 		writeStat(h, path, st)
+		newest = max(newest, st.ModTime)
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("reading build context %q: %w", dir, err)
+		return "", time.Time{}, fmt.Errorf("reading build context %q: %w", dir, err)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), time.Unix(0, newest), nil
 }
 
 // writeStat hashes one entry, every field length-prefixed so that no two
