@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"github.com/opencontainers/go-digest"
 	"os"
 	"time"
 
@@ -158,7 +159,7 @@ func settle(jobs []*job) {
 func upToDate(j *job, o Options, sink driver.Sink) Outcome {
 	now := time.Now()
 	sink.Send(&driver.Event{Vertexes: []driver.Vertex{{
-		Digest: "up-to-date:" + j.plan.Image, Name: fmt.Sprintf("up to date: %s is %s (nothing it depends on changed)", j.plan.Image, j.fresh.rec.ImageID),
+		Digest: digest.FromString("up-to-date\x00" + j.plan.Image).String(), Name: fmt.Sprintf("up to date: %s is %s (nothing it depends on changed)", j.plan.Image, j.fresh.rec.ImageID),
 		Started: &now, Completed: &now, Cached: true,
 	}}})
 	out := base(j, o)
