@@ -24,8 +24,10 @@ type fakeEngine struct {
 	builds int
 }
 
-func (e *fakeEngine) Info(context.Context) (driver.Info, error) { return driver.Info{Name: "fake"}, nil }
-func (e *fakeEngine) Check(context.Context) error                { return nil }
+func (e *fakeEngine) Info(context.Context) (driver.Info, error) {
+	return driver.Info{Name: "fake"}, nil
+}
+func (e *fakeEngine) Check(context.Context) error { return nil }
 func (e *fakeEngine) Build(_ context.Context, req driver.Request, _ driver.Sink) (*driver.Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -140,7 +142,9 @@ func TestUpToDateEveryInputTriggersARebuild(t *testing.T) {
 		{"build arg value", func(_ *testing.T, f *freshFixture) { f.o.Request.BuildArgs = map[string]string{"V": "2"} }, true},
 		{"target", func(_ *testing.T, f *freshFixture) { f.o.Request.Target = "dev" }, true},
 		{"label", func(_ *testing.T, f *freshFixture) { f.o.Request.Labels = map[string]string{"a": "b"} }, true},
-		{"secret id", func(_ *testing.T, f *freshFixture) { f.o.Request.Secrets = []driver.SecretSpec{{ID: "tok", Env: "TOK"}} }, true},
+		{"secret id", func(_ *testing.T, f *freshFixture) {
+			f.o.Request.Secrets = []driver.SecretSpec{{ID: "tok", Env: "TOK"}}
+		}, true},
 		{"ssh id", func(_ *testing.T, f *freshFixture) { f.o.Request.SSH = []driver.SSHSpec{{ID: "default"}} }, true},
 		{"platform", func(_ *testing.T, f *freshFixture) { f.o.Request.Platforms = []string{"linux/arm64"} }, true},
 		{"cache from", func(_ *testing.T, f *freshFixture) {
