@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/internal/testenv"
 )
 
@@ -94,5 +95,47 @@ func TestBuildUpToDate(t *testing.T) {
 	testenv.Docker(t, "image", "rm", "claude-bottle-rebuilt-"+a+":latest")
 	if res, m = build("--progress", "plain"); m[a]["status"] == "up-to-date" || m[b]["status"] != "up-to-date" {
 		t.Errorf("with %s's tag removed: %v, %v; want %s built and %s up-to-date", a, m[a]["status"], m[b]["status"], a, b)
+	}
+}
+
+// TestLaunchUpToDate launches a bottle twice with nothing changed: the
+// second launch builds nothing (its progress says up to date and runs no
+// step) and runs on the same derived image. A changed override builds
+// again, and the derived image follows the new base.
+func TestLaunchUpToDate(t *testing.T) {
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	repo := faultRepo(t, nil)
+	ageTree(t, repo)
+	slug, cwd := faultSlug(t, "utd-l"), t.TempDir()
+	derived := bottle.DerivedImage(slug, cwd)
+	testenv.RemoveImages(t, derived)
+	id := randHex(8)
+	c.setOverride(slug, ciOverride("RUN echo "+id+" > /id"))
+	launch := func() testenv.Result {
+		t.Helper()
+		return c.must(0, "launch", slug, "--repo", repo, "--driver", "buildkit", "--progress", "plain", "--cwd", cwd, "--", "cat", "/id")
+	}
+	solved := func(res testenv.Result) bool { return strings.Contains(res.Stderr, "RUN echo") }
+
+	if res := launch(); !solved(res) || !strings.Contains(res.Stdout, id) {
+		t.Fatalf("first launch: solved %v, stdout %q", solved(res), res.Stdout)
+	}
+	first := imageID(derived)
+	res := launch()
+	if solved(res) || !strings.Contains(res.Stderr, "up to date: claude-bottle-rebuilt-"+slug) || !strings.Contains(res.Stdout, id) {
+		t.Errorf("unchanged launch: solved %v, stdout %q, stderr:\n%.2000s", solved(res), res.Stdout, res.Stderr)
+	}
+	if again := imageID(derived); again != first || first == "" {
+		t.Errorf("unchanged launch: derived image %s, was %s", again, first)
+	}
+
+	id2 := randHex(8)
+	c.setOverride(slug, ciOverride("RUN echo "+id2+" > /id"))
+	if res := launch(); !solved(res) || !strings.Contains(res.Stdout, id2) {
+		t.Errorf("after a new override: solved %v, stdout %q", solved(res), res.Stdout)
+	}
+	if imageID(derived) == first {
+		t.Error("the derived image did not follow the new base")
 	}
 }
