@@ -46,6 +46,8 @@ const (
 	toolBatchRef     = "base cold, then 16 bottles one at a time"
 	toolOneBottle    = "claude-bottle build (one bottle)"
 	toolOneSolve     = "claude-bottle build --force (one bottle, solved)"
+	toolLaunch       = "claude-bottle launch SLUG --cwd DIR -- true"
+	toolDockerRun    = "docker run --rm -v DIR:DIR -w DIR IMAGE true"
 	toolPlugin       = "claude-bottle (driver as plugin)"
 	toolInProcess    = "claude-bottle (CLAUDE_BOTTLE_IN_PROCESS=1)"
 	toolStart        = "plugin start+handshake+Info"
