@@ -43,7 +43,7 @@ type freshness struct {
 // check keys every job and marks those that are up to date. One
 // walk a context folder, one image list for the batch.
 func (u *UpToDate) check(ctx context.Context, plans []*bottle.Plan, jobs []*job, driverName string) {
-	if u == nil {
+	if u == nil || u.Images == nil {
 		return
 	}
 	bySlug := bySlug(plans)
