@@ -289,3 +289,37 @@ func TestUpToDateNeverSkipsOutputsOrPushes(t *testing.T) {
 		t.Fatalf("%d builds, want 3", f.eng.builds)
 	}
 }
+
+// The single-bottle Builder (launch's) opens no driver when the image is
+// up to date, and opens it, builds and records when it is not.
+func TestUpToDateBuilderOpensTheDriverOnlyWhenNeeded(t *testing.T) {
+	f := newFreshFixture(t)
+	opened := 0
+	launchBuild := func() *driver.Result {
+		t.Helper()
+		p, err := bottle.Resolve(f.store, bottle.Options{Slug: "demo", Repo: f.repo, RepoFrom: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := f.o.UpToDate.Builder(p, "fake", func(context.Context) (driver.Builder, error) {
+			opened++
+			return f.eng, nil
+		})
+		res, err := b.Build(context.Background(), p.Request(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := launchBuild()
+	if opened != 1 || f.eng.builds != 1 {
+		t.Fatalf("first: opened %d, built %d; want 1, 1", opened, f.eng.builds)
+	}
+	if again := launchBuild(); opened != 1 || f.eng.builds != 1 || again.ImageID != first.ImageID {
+		t.Fatalf("unchanged: opened %d, built %d, image %s; want the driver left closed and %s", opened, f.eng.builds, again.ImageID, first.ImageID)
+	}
+	f.write(t, "app/main.go", "package main // changed\n")
+	if launchBuild(); opened != 2 || f.eng.builds != 2 {
+		t.Fatalf("changed: opened %d, built %d; want 2, 2", opened, f.eng.builds)
+	}
+}
