@@ -3,9 +3,10 @@ package batch
 import (
 	"context"
 	"fmt"
-	"github.com/opencontainers/go-digest"
 	"os"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/buildkey"
