@@ -323,3 +323,38 @@ func TestUpToDateBuilderOpensTheDriverOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("changed: opened %d, built %d; want 2, 2", opened, f.eng.builds)
 	}
 }
+
+// A batch asks the engine for its images once, however many bottles.
+func TestUpToDateListsImagesOnceABatch(t *testing.T) {
+	f := newFreshFixture(t)
+	var plans []*bottle.Plan
+	for _, slug := range []string{"demo", "b2", "b3"} {
+		b, err := f.store.Bottle(slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bottle.SetOverride(b, []byte(freshOverride+"LABEL s="+slug+"\n")); err != nil {
+			t.Fatal(err)
+		}
+		p, err := bottle.Resolve(f.store, bottle.Options{Slug: slug, Repo: f.repo, RepoFrom: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans = append(plans, p)
+	}
+	lists := 0
+	f.o.UpToDate.Images = func(ctx context.Context) (buildkey.Images, error) {
+		lists++
+		return f.eng.list(ctx)
+	}
+	Build(context.Background(), plans, f.o)
+	outs := Build(context.Background(), plans, f.o)
+	for _, o := range outs {
+		if o.Status != StatusUpToDate {
+			t.Errorf("%s: %s, want up-to-date", o.Slug, o.Status)
+		}
+	}
+	if lists != 2 {
+		t.Errorf("%d image lists for two batches of three bottles, want 2", lists)
+	}
+}
