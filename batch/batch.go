@@ -137,7 +137,7 @@ func buildOne(ctx context.Context, j *job, o Options, plans map[string]*bottle.P
 	}
 	out := built(j, o, res, w.steps(res.Steps))
 	if j.req.Loads() {
-		out.RecordErr = o.UpToDate.record(j, plans, res)
+		out.RecordErr = o.UpToDate.record(ctx, j, plans, res)
 	}
 	return out
 }

@@ -33,31 +33,33 @@ type UpToDate struct {
 
 // freshness is what the up-to-date check found for one job.
 type freshness struct {
-	key   string   // the job's key; "" when its inputs cannot be keyed
-	bases []string // the images its Dockerfile starts from
-	rec   buildkey.Record
-	skip  bool   // up to date: report it, build nothing
-	racy  bool   // a context file is too new for the key to be recorded
-	why   string // why the job cannot be keyed
+	in     buildkey.Inputs // every input but the context's digest
+	static string          // in's key without the context (buildkey.Inputs.StaticSum)
+	pats   []string        // the ignore patterns the context is walked with
+	walker *buildkey.Walker
+	bases  []string // the images its Dockerfile starts from
+	rec    buildkey.Record
+	skip   bool // up to date: report it, build nothing
 }
 
-// check keys every job and marks those that are up to date. One
-// walk a context folder, one image list for the batch.
+// check keys every job and marks those that are up to date: one image
+// list for the batch, and one walk a context folder. A context is walked
+// before the builds only when a job's other inputs match its record;
+// otherwise the walk runs beside the builds, for their records.
 func (u *UpToDate) check(ctx context.Context, plans []*bottle.Plan, jobs []*job, driverName string) {
 	if u == nil || u.Images == nil {
 		return
 	}
 	bySlug := bySlug(plans)
-	var walker buildkey.Walker
+	walker := &buildkey.Walker{}
 	var images buildkey.Images
 	for _, j := range jobs {
 		if j.err != nil || !j.req.Loads() {
 			continue
 		}
-		in, bases, racy, why := keyInputs(ctx, j, &walker)
-		if why != "" {
-			j.fresh = &freshness{why: why}
-			continue
+		in, bases, pats, ok := staticInputs(j)
+		if !ok {
+			continue // not keyable: it builds, and records nothing
 		}
 		if images == nil {
 			var err error
@@ -66,61 +68,65 @@ func (u *UpToDate) check(ctx context.Context, plans []*bottle.Plan, jobs []*job,
 			}
 		}
 		in.Driver, in.Endpoint = driverName, u.Endpoint
-		j.fresh = u.decide(j, in, bases, images, bySlug)
-		j.fresh.racy = racy
+		j.fresh = u.decide(ctx, j, in, bases, pats, walker, images, bySlug)
 	}
 	settle(jobs)
 }
 
-// keyInputs gathers a job's inputs but for the driver and the base IDs;
-// why says what keeps them from being keyed.
-func keyInputs(ctx context.Context, j *job, w *buildkey.Walker) (in buildkey.Inputs, bases []string, racy bool, why string) {
+// staticInputs gathers a job's inputs but for the context, the driver and
+// the base IDs; ok is false when something keeps them from being keyed.
+func staticInputs(j *job) (in buildkey.Inputs, bases, pats []string, ok bool) {
 	data, err := os.ReadFile(j.req.Dockerfile)
 	if err != nil {
-		return in, nil, false, err.Error()
+		return in, nil, nil, false
 	}
 	f, err := dockerfile.Parse(j.req.Dockerfile, data)
 	if err != nil {
-		return in, nil, false, err.Error()
+		return in, nil, nil, false
 	}
-	bases, ok, why := buildkey.Bases(f, data)
-	if !ok {
-		return in, nil, false, why
+	if bases, ok, _ = buildkey.Bases(f, data); !ok {
+		return in, nil, nil, false
 	}
 	pats, ignore, err := buildkey.Ignore(j.req.ContextDir, j.req.Dockerfile)
 	if err != nil {
-		return in, nil, false, err.Error()
+		return in, nil, nil, false
 	}
-	sum, racy, err := w.Context(ctx, j.req.ContextDir, pats)
-	if err != nil {
-		return in, nil, false, err.Error()
-	}
-	return buildkey.Inputs{Dockerfile: data, Ignore: ignore, Request: j.req, Context: sum}, bases, racy, ""
+	return buildkey.Inputs{Dockerfile: data, Ignore: ignore, Request: j.req}, bases, pats, true
 }
 
-// decide fills in the base IDs, keys the job and compares the key with
-// the records of the bottles it serves.
-func (u *UpToDate) decide(j *job, in buildkey.Inputs, bases []string, images buildkey.Images, bySlug map[string]*bottle.Plan) *freshness {
+// decide fills in the base IDs and compares the job's inputs with the
+// records of the bottles it serves; only a record whose other inputs
+// match, and whose image the engine still has under the tag, is worth
+// walking the context for.
+func (u *UpToDate) decide(ctx context.Context, j *job, in buildkey.Inputs, bases, pats []string, w *buildkey.Walker, images buildkey.Images, bySlug map[string]*bottle.Plan) *freshness {
 	in.Bases = map[string]string{}
 	for _, ref := range bases {
 		id := images.ID(ref)
 		if id == "" {
-			return &freshness{why: fmt.Sprintf("the Docker engine has no image %s to key on", ref)}
+			return nil // the engine has no such image to key on
 		}
 		in.Bases[ref] = id
 	}
-	fr := &freshness{key: in.Sum(), bases: bases}
-	ok, _ := buildkey.Skippable(j.req)
-	for _, slug := range j.slugs {
-		p := bySlug[slug]
-		if p == nil || p.State == nil {
-			continue
+	fr := &freshness{in: in, static: in.StaticSum(), pats: pats, walker: w, bases: bases}
+	if ok, _ := buildkey.Skippable(j.req); ok && !u.Force {
+		for _, slug := range j.slugs {
+			if p := bySlug[slug]; p != nil && p.State != nil {
+				rec, err := buildkey.ReadRecord(p.State)
+				if err == nil && rec.Static == fr.static && rec.Matches(rec.Key, j.plan.Image, images) {
+					fr.rec = rec
+					break
+				}
+			}
 		}
-		rec, err := buildkey.ReadRecord(p.State)
-		if err == nil && rec.Matches(fr.key, j.plan.Image, images) {
-			fr.rec, fr.skip = rec, ok && !u.Force
-			break
-		}
+	}
+	if fr.rec.Key == "" {
+		w.Start(ctx, j.req.ContextDir, pats) // beside the build, for its record
+		return fr
+	}
+	sum, _, err := w.Context(ctx, j.req.ContextDir, pats)
+	if err == nil {
+		in.Context = sum
+		fr.skip = in.Sum() == fr.rec.Key
 	}
 	return fr
 }
@@ -171,12 +177,20 @@ func upToDate(j *job, o Options, sink driver.Sink) Outcome {
 
 // record writes the job's key and the image it made into the state of
 // each bottle it serves that has state, after a successful build that
-// loaded the image under the tag.
-func (u *UpToDate) record(j *job, plans map[string]*bottle.Plan, res *driver.Result) error {
-	if u == nil || j.fresh == nil || j.fresh.key == "" || j.fresh.racy || res.ImageID == "" {
+// loaded the image under the tag. It waits for the context's walk, and
+// records nothing when that walk was racy or failed.
+func (u *UpToDate) record(ctx context.Context, j *job, plans map[string]*bottle.Plan, res *driver.Result) error {
+	fr := j.fresh
+	if u == nil || fr == nil || res.ImageID == "" {
 		return nil
 	}
-	rec := buildkey.Record{Key: j.fresh.key, ImageID: res.ImageID, Tag: j.plan.Image}
+	sum, racy, err := fr.walker.Context(ctx, j.req.ContextDir, fr.pats)
+	if err != nil || racy {
+		return nil
+	}
+	in := fr.in
+	in.Context = sum
+	rec := buildkey.Record{Key: in.Sum(), Static: fr.static, ImageID: res.ImageID, Tag: j.plan.Image}
 	for _, slug := range j.slugs {
 		p := plans[slug]
 		if p == nil || p.State == nil {

@@ -77,7 +77,7 @@ func (f *freshBuilder) Build(ctx context.Context, req driver.Request, sink drive
 	if req.Loads() {
 		// The image is built either way; without a record the next
 		// launch builds again (a cached solve), which is all it costs.
-		_ = f.u.record(j, plans, res)
+		_ = f.u.record(ctx, j, plans, res)
 	}
 	return res, nil
 }

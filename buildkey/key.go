@@ -67,6 +67,13 @@ func (in Inputs) Sum() string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// StaticSum is Sum without the context: it tells, before the context is
+// walked, whether a record can match at all.
+func (in Inputs) StaticSum() string {
+	in.Context = ""
+	return in.Sum()
+}
+
 // selfBuild names the running claude-bottle build: its module version and
 // VCS revision where the Go toolchain recorded them.
 var selfBuild = func() string {

@@ -19,7 +19,10 @@ const (
 // Record is what a successful build leaves in the bottle's state: the key
 // of its inputs, the image ID it made and the tag it gave it.
 type Record struct {
-	Key     string `json:"key"`
+	Key string `json:"key"`
+	// Static is the key of the inputs but the context (Inputs.StaticSum):
+	// only when it matches is the context walked before a build.
+	Static  string `json:"static"`
 	ImageID string `json:"image_id"`
 	Tag     string `json:"tag"`
 }

@@ -30,6 +30,7 @@ type Walker struct {
 }
 
 type walk struct {
+	start  time.Time // when the walk was asked for: racy is relative to it
 	once   sync.Once
 	digest string
 	newest time.Time
@@ -40,29 +41,48 @@ type walk struct {
 // recorded. A file rewritten within one tick of the filesystem's clock,
 // at the same size, keeps its mtime; once every mtime is older than this
 // window when the context is walked, any later write gets a different
-// one (as git treats a "racily clean" index entry).
+// one (as git treats a "racily clean" index entry). The same holds for a
+// walk that runs beside the build (Start): a file the build and the walk
+// saw differently was written after the walk began.
 const RacyWindow = 2 * time.Second
 
-// Context returns the digest of the metadata of every file in dir that
-// the build sees, with excludes (.dockerignore patterns) applied as the
-// build applies them, and whether the walk was racy: a file's mtime was
-// within RacyWindow of the walk, or in the future, so a key over it must
-// not be recorded.
-func (w *Walker) Context(ctx context.Context, dir string, excludes []string) (digest string, racy bool, err error) {
+// get returns the walk of (dir, excludes), made and timed now if new.
+func (w *Walker) get(dir string, excludes []string) *walk {
 	id := dir + "\x00" + fmt.Sprintf("%q", excludes)
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.walks == nil {
 		w.walks = map[string]*walk{}
 	}
 	wk, ok := w.walks[id]
 	if !ok {
-		wk = &walk{}
+		wk = &walk{start: time.Now()}
 		w.walks[id] = wk
 	}
-	w.mu.Unlock()
-	start := time.Now()
+	return wk
+}
+
+func (wk *walk) run(ctx context.Context, dir string, excludes []string) {
 	wk.once.Do(func() { wk.digest, wk.newest, wk.err = digestContext(ctx, dir, excludes) })
-	return wk.digest, wk.newest.After(start.Add(-RacyWindow)), wk.err
+}
+
+// Start begins walking dir in the background, unless a walk of it began
+// already, so that a build can run beside it; Context then waits for it.
+// Call it before the build starts.
+func (w *Walker) Start(ctx context.Context, dir string, excludes []string) {
+	wk := w.get(dir, excludes)
+	go wk.run(ctx, dir, excludes)
+}
+
+// Context returns the digest of the metadata of every file in dir that
+// the build sees, with excludes (.dockerignore patterns) applied as the
+// build applies them, and whether the walk was racy: a file's mtime was
+// within RacyWindow of the walk's start, or in the future, so a key over
+// it must not be recorded. It walks, or waits for the walk Start began.
+func (w *Walker) Context(ctx context.Context, dir string, excludes []string) (digest string, racy bool, err error) {
+	wk := w.get(dir, excludes)
+	wk.run(ctx, dir, excludes)
+	return wk.digest, wk.newest.After(wk.start.Add(-RacyWindow)), wk.err
 }
 
 // digestContext walks dir with fsutil, the walker BuildKit's context
