@@ -26,8 +26,8 @@ type UpToDate struct {
 	// Endpoint names the driver's configuration (address, TLS files,
 	// docker host and binary, options): part of every key.
 	Endpoint string
-	// Force builds every bottle, up to date or not (--force); the builds
-	// are recorded all the same.
+	// Force builds every bottle, up to date or not (--force), as a build
+	// ran before up-to-date checks: nothing is walked or recorded.
 	Force bool
 }
 
@@ -99,6 +99,12 @@ func staticInputs(j *job) (in buildkey.Inputs, bases, pats []string, ok bool) {
 // match, and whose image the engine still has under the tag, is worth
 // walking the context for.
 func (u *UpToDate) decide(ctx context.Context, j *job, in buildkey.Inputs, bases, pats []string, w *buildkey.Walker, images buildkey.Images, bySlug map[string]*bottle.Plan) *freshness {
+	if ok, _ := buildkey.Skippable(j.req); !ok || u.Force {
+		// A build asked for (--force, --no-cache, --pull) or one whose key
+		// a plain build never matches (--push, --output) runs as it always
+		// did: no walk, no record.
+		return nil
+	}
 	in.Bases = map[string]string{}
 	for _, ref := range bases {
 		id := images.ID(ref)
@@ -108,14 +114,12 @@ func (u *UpToDate) decide(ctx context.Context, j *job, in buildkey.Inputs, bases
 		in.Bases[ref] = id
 	}
 	fr := &freshness{in: in, static: in.StaticSum(), pats: pats, walker: w, bases: bases}
-	if ok, _ := buildkey.Skippable(j.req); ok && !u.Force {
-		for _, slug := range j.slugs {
-			if p := bySlug[slug]; p != nil && p.State != nil {
-				rec, err := buildkey.ReadRecord(p.State)
-				if err == nil && rec.Static == fr.static && rec.Matches(rec.Key, j.plan.Image, images) {
-					fr.rec = rec
-					break
-				}
+	for _, slug := range j.slugs {
+		if p := bySlug[slug]; p != nil && p.State != nil {
+			rec, err := buildkey.ReadRecord(p.State)
+			if err == nil && rec.Static == fr.static && rec.Matches(rec.Key, j.plan.Image, images) {
+				fr.rec = rec
+				break
 			}
 		}
 	}
