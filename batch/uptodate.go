@@ -54,7 +54,10 @@ func (u *UpToDate) check(ctx context.Context, plans []*bottle.Plan, jobs []*job,
 	walker := &buildkey.Walker{}
 	var images buildkey.Images
 	for _, j := range jobs {
-		if j.err != nil || !j.req.Loads() {
+		if ok, _ := buildkey.Skippable(j.req); j.err != nil || !ok || u.Force {
+			// A build asked for (--force, --no-cache, --pull) or one whose
+			// key a plain build never matches (--push, --output) runs as it
+			// always did: nothing read, walked, listed or recorded.
 			continue
 		}
 		in, bases, pats, ok := staticInputs(j)
@@ -99,12 +102,6 @@ func staticInputs(j *job) (in buildkey.Inputs, bases, pats []string, ok bool) {
 // match, and whose image the engine still has under the tag, is worth
 // walking the context for.
 func (u *UpToDate) decide(ctx context.Context, j *job, in buildkey.Inputs, bases, pats []string, w *buildkey.Walker, images buildkey.Images, bySlug map[string]*bottle.Plan) *freshness {
-	if ok, _ := buildkey.Skippable(j.req); !ok || u.Force {
-		// A build asked for (--force, --no-cache, --pull) or one whose key
-		// a plain build never matches (--push, --output) runs as it always
-		// did: no walk, no record.
-		return nil
-	}
 	in.Bases = map[string]string{}
 	for _, ref := range bases {
 		id := images.ID(ref)
