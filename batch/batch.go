@@ -58,6 +58,9 @@ type Options struct {
 	// no shared cache.
 	Cache       string
 	CacheExport bool
+	// UpToDate, when not nil, skips the builds of bottles whose image is
+	// up to date (see UpToDate); nil builds every bottle.
+	UpToDate *UpToDate
 }
 
 // job is one distinct build and the bottles it serves.
@@ -71,6 +74,7 @@ type job struct {
 	// where the pool placed it, nil without a pool.
 	key   string
 	place *pool.Placement
+	fresh *freshness
 }
 
 // Build builds every plan's image and returns one outcome a plan, in the
@@ -79,7 +83,9 @@ type job struct {
 // well before anything is built.
 func Build(ctx context.Context, plans []*bottle.Plan, o Options) []Outcome {
 	jobs := group(plans, o)
+	o.UpToDate.check(ctx, plans, jobs, o.Driver)
 	placeJobs(ctx, jobs, o)
+	byslug := bySlug(plans)
 	results := make([]Outcome, len(jobs))
 	sem := make(chan struct{}, max(o.Jobs, 1))
 	var wg sync.WaitGroup
@@ -88,7 +94,7 @@ func Build(ctx context.Context, plans []*bottle.Plan, o Options) []Outcome {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
-				results[i] = buildOne(ctx, j, o)
+				results[i] = buildOne(ctx, j, o, byslug)
 			case <-ctx.Done():
 				results[i] = notBuilt(j, o, StatusSkipped, driver.Canceled(ctx, ctx.Err()), 0)
 			}
@@ -121,13 +127,16 @@ func group(plans []*bottle.Plan, o Options) []*job {
 	return jobs
 }
 
-func buildOne(ctx context.Context, j *job, o Options) Outcome {
+func buildOne(ctx context.Context, j *job, o Options, plans map[string]*bottle.Plan) Outcome {
 	if j.err != nil {
 		return notBuilt(j, o, StatusSkipped, j.err, 0)
 	}
 	var sink driver.Sink = driver.Discard
 	if o.Sink != nil {
 		sink = o.Sink(strings.Join(j.slugs, ","))
+	}
+	if j.fresh != nil && j.fresh.skip {
+		return upToDate(j, o, sink)
 	}
 	start := time.Now()
 	if err := j.plan.CheckDockerfile(); err != nil {
@@ -139,7 +148,11 @@ func buildOne(ctx context.Context, j *job, o Options) Outcome {
 		out.ErrorAt = locate(j.plan.Dockerfile, w.failedStep())
 		return withReport(out, rep)
 	}
-	return withReport(built(j, o, res, w.steps(res.Steps)), rep)
+	out := built(j, o, res, w.steps(res.Steps))
+	if j.req.Loads() {
+		out.RecordErr = o.UpToDate.record(ctx, j, plans, res)
+	}
+	return withReport(out, rep)
 }
 
 // built is the outcome of a job whose build succeeded.

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
 	"github.com/claude-bottle/claude-bottle/capability"
@@ -38,7 +39,7 @@ func BuildHeld(ctx context.Context, store *state.Store, plans []*bottle.Plan, o 
 	outs := Build(ctx, plans, o)
 	for i, out := range outs {
 		if out.OK() && out.Image != "" {
-			outs[i].RecordErr = hold.Built(out.Slug, out.ImageID, o.User)
+			outs[i].RecordErr = errors.Join(out.RecordErr, hold.Built(out.Slug, out.ImageID, o.User))
 		}
 	}
 	return outs, nil

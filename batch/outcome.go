@@ -21,6 +21,10 @@ const (
 	// StatusCached: the build ran and every step came from the cache, so
 	// the image is the one the last build made.
 	StatusCached Status = "cached"
+	// StatusUpToDate: nothing the image depends on changed since the
+	// build recorded for it, and the engine still has that image under
+	// the tag, so no build ran (see UpToDate).
+	StatusUpToDate Status = "up-to-date"
 	// StatusFailed: the build ran and failed; Error says why.
 	StatusFailed Status = "failed"
 	// StatusSkipped: the bottle was not built at all (canceled before its
@@ -108,8 +112,11 @@ type Location struct {
 	Step string `json:"step,omitempty"`
 }
 
-// OK reports whether the bottle was built (built or cached).
-func (o Outcome) OK() bool { return o.Status == StatusBuilt || o.Status == StatusCached }
+// OK reports whether the bottle has its image: built, cached or up to
+// date.
+func (o Outcome) OK() bool {
+	return o.Status == StatusBuilt || o.Status == StatusCached || o.Status == StatusUpToDate
+}
 
 // Failed returns the outcomes of bottles that were not built: failed or
 // skipped.

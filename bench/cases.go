@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
@@ -77,6 +79,7 @@ func (e *Env) cases() []*benchCase {
 	for _, c := range e.poolCases() {
 		add(c)
 	}
+	add(e.launchCase())
 	// The plugin's cost is about fixed a command, so it is shown on a short
 	// and on a longer no-op.
 	for _, w := range []*workload{e.small, e.big} {
@@ -122,9 +125,36 @@ func (e *Env) bottlesCase(name string, prep prepKind) *benchCase {
 		c.contenders = []*contender{batch, {tool: toolBatchRef, ours: true, run: ref}}
 		return c
 	}
+	// Warm, every bottle is up to date: the batch against one bottle's
+	// build as users run it (up to date too), and against one bottle's
+	// solve (--force), what a bottle cost before up-to-date checks.
 	batch.vs = toolOneBottle
-	c.contenders = []*contender{batch, {tool: toolOneBottle, ours: true, run: cb(home, bottleSlug(1))}}
+	c.contenders = []*contender{batch, {tool: toolOneBottle, ours: true, run: cb(home, bottleSlug(1))},
+		{tool: toolOneSolve, ours: true, run: cb(home, bottleSlug(1), "--force")}}
 	return c
+}
+
+// launchCase runs the small workload's bottle warm with a working folder,
+// `-- true`, against docker running the same image the same way: what a
+// launch adds to the container's own start and stop (the plan, the
+// up-to-date check, the derived image, the containment set-up).
+func (e *Env) launchCase() *benchCase {
+	w := e.small
+	cwd := filepath.Join(e.work, "launch-cwd")
+	image := bottle.RebuiltImage(slug(w, ""))
+	ours := cmdJob(e.cbCmd(e.homes[w.name], "launch", slug(w, ""), "--repo", w.ctx, "--driver", "buildkit",
+		"--buildkit-addr", e.bk.Addr, "--progress", "quiet", "--cwd", cwd, "--", "true"))
+	peer := command{name: dockerOld, args: []string{"run", "--rm", "-v", cwd + ":" + cwd, "-w", cwd, image, "true"}}
+	mkdir := func(ctx context.Context, p *probe) error {
+		if err := os.MkdirAll(cwd, 0o755); err != nil {
+			return err
+		}
+		return ours(ctx, p)
+	}
+	return &benchCase{name: "launch/warm", w: w, prep: noop, contenders: []*contender{
+		{tool: toolLaunch, ours: true, vs: toolDockerRun, run: mkdir},
+		{tool: toolDockerRun, run: cmdJob(peer)},
+	}}
 }
 
 // pluginLife times what a command pays for its driver plugin: to start

@@ -12,6 +12,7 @@ const (
 	maxVsLegacyNoop   = 0.10
 	maxLoadVsPipeNoop = 0.50
 	maxBatchWarm      = 1.5
+	maxLaunchWarm     = 1.2 // issue 20
 	maxBatchCold      = 1.5 // times the reference, divided by --jobs
 	maxPluginOverhead = 1.02
 	maxStart          = 15 * time.Millisecond
@@ -36,6 +37,7 @@ func (r *Report) Evaluate(jobs int) {
 	}
 	r.ratioCheck("bottles/warm", toolBatch+fmt.Sprintf(" --jobs %d", jobs), toolOneBottle, maxBatchWarm)
 	r.ratioCheck("bottles/cold", toolBatch+fmt.Sprintf(" --jobs %d", jobs), toolBatchRef, maxBatchCold/float64(jobs))
+	r.ratioCheck("launch/warm", toolLaunch, toolDockerRun, maxLaunchWarm)
 	r.pluginCheck()
 	r.startCheck()
 	r.swapCheck()

@@ -45,6 +45,9 @@ const (
 	toolBatch        = "claude-bottle build --all"
 	toolBatchRef     = "base cold, then 16 bottles one at a time"
 	toolOneBottle    = "claude-bottle build (one bottle)"
+	toolOneSolve     = "claude-bottle build --force (one bottle, solved)"
+	toolLaunch       = "claude-bottle launch SLUG --cwd DIR -- true"
+	toolDockerRun    = "docker run --rm -v DIR:DIR -w DIR IMAGE true"
 	toolPlugin       = "claude-bottle (driver as plugin)"
 	toolInProcess    = "claude-bottle (CLAUDE_BOTTLE_IN_PROCESS=1)"
 	toolStart        = "plugin start+handshake+Info"
@@ -75,8 +78,10 @@ func (c command) with(env ...string) command {
 }
 
 // cbBuildkit is claude-bottle building w's bottle on the bench buildkitd.
+// --force makes it solve even when nothing changed: these cases compare
+// the solve with the peers', which cannot tell an up-to-date image.
 func (e *Env) cbBuildkit(w *workload, extra ...string) command {
-	args := append([]string{"build", slug(w, ""), "--repo", w.ctx, "--driver", "buildkit", "--buildkit-addr", e.bk.Addr, "--progress", "quiet"}, extra...)
+	args := append([]string{"build", slug(w, ""), "--repo", w.ctx, "--driver", "buildkit", "--buildkit-addr", e.bk.Addr, "--progress", "quiet", "--force"}, extra...)
 	return e.cbCmd(e.homes[w.name], args...)
 }
 
@@ -124,7 +129,7 @@ func (e *Env) push(w *workload) []*contender {
 func (e *Env) onEngine(w *workload, legacy bool) []*contender {
 	home := e.homes[w.name]
 	cb := func(variant string, extra ...string) command {
-		return e.cbCmd(home, append([]string{"build", slug(w, variant), "--repo", w.ctx, "--progress", "quiet"}, extra...)...)
+		return e.cbCmd(home, append([]string{"build", slug(w, variant), "--repo", w.ctx, "--progress", "quiet", "--force"}, extra...)...)
 	}
 	docker := func(bin, tag string, env ...string) command {
 		return command{name: bin, args: []string{"build", "-f", w.dockerfile, "-t", tag, w.ctx}, env: env}

@@ -68,18 +68,25 @@ func newWorkload(name, ctx, sub, text, busybox string, files map[string]string) 
 			return nil, err
 		}
 	}
-	// A fixed mtime, so the first build of every run sees the same files.
-	epoch := time.Unix(1700000000, 0)
-	for _, p := range []string{w.edit, w.touch} {
-		if err := os.Chtimes(p, epoch, epoch); err != nil {
-			return nil, err
-		}
-	}
 	bb, err := os.ReadFile(busybox)
 	if err != nil {
 		return nil, fmt.Errorf("reading the static busybox %s: %w (apt-get install busybox-static)", busybox, err)
 	}
 	if err := os.WriteFile(filepath.Join(ctx, "busybox"), bb, 0o755); err != nil {
+		return nil, err
+	}
+	// A fixed mtime, so the first build of every run sees the same files,
+	// and an up-to-date check records its key from the warm-up on (a file
+	// written within buildkey.RacyWindow is not trusted).
+	epoch := time.Unix(1700000000, 0)
+	for rel := range all {
+		for ; rel != "."; rel = filepath.Dir(rel) { // the file and its folders
+			if err := os.Chtimes(filepath.Join(ctx, rel), epoch, epoch); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := os.Chtimes(filepath.Join(ctx, "busybox"), epoch, epoch); err != nil {
 		return nil, err
 	}
 	return w, nil

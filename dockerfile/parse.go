@@ -42,6 +42,17 @@ const MaxSize = 1 << 20
 // An error is ErrInvalid and names name and, when BuildKit gives one, the
 // line.
 func Parse(name string, data []byte) (*File, error) {
+	if f := cached(name, data); f != nil {
+		return f, nil
+	}
+	f, err := parse(name, data)
+	if err == nil {
+		remember(name, data, f)
+	}
+	return f, err
+}
+
+func parse(name string, data []byte) (*File, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("%w: %s is empty; it needs at least a FROM line", ErrInvalid, name)
 	}

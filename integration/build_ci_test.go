@@ -83,7 +83,7 @@ func TestBuildCI(t *testing.T) {
 
 	// The other order: the same exit code, and the Dockerfile lines of
 	// the failed step, as buildx prints them (defects 3, 4).
-	res = build(1, bad, okA, "--progress", "plain")
+	res = build(1, bad, okA, "--progress", "plain", "--force") // solve: up-to-date is TestBuildUpToDate's
 	checkTable(t, res.Stdout, map[string]string{okA: "cached", bad: "failed"})
 	if !strings.Contains(res.Stderr, " 4 | >>> RUN echo about to fail && exit 3") || !strings.Contains(res.Stderr, "Dockerfile:4") {
 		t.Errorf("no Dockerfile excerpt of the failed step on stderr:\n%s", res.Stderr)
@@ -92,7 +92,7 @@ func TestBuildCI(t *testing.T) {
 	// The same build again counts the same steps, all cached (defect 6);
 	// quiet, from $BUILDKIT_PROGRESS, prints the image ID alone (defect 5).
 	c.env = append(c.env, "BUILDKIT_PROGRESS=quiet")
-	res = build(0, okA, "--metadata-file", meta)
+	res = build(0, okA, "--metadata-file", meta, "--force")
 	again := ciMeta(t, meta)[okA]
 	if strings.TrimSpace(res.Stdout) != first["image_id"] || res.Stderr != "" {
 		t.Errorf("quiet build: stdout %q, stderr %q; want the image ID %v alone", res.Stdout, res.Stderr, first["image_id"])

@@ -123,7 +123,7 @@ func Prepare(ctx context.Context, po PrepareOptions) (*Prepared, error) {
 		p.Built = res
 	}
 	if d := steps.Derive; d != nil {
-		id, err := BuildDerived(ctx, po.Engine, d.Base, d.Cwd, d.Tag)
+		id, err := deriveFresh(ctx, po.Engine, po.Plan.State, d.Base, d.Cwd, d.Tag)
 		if err != nil {
 			return nil, err
 		}

@@ -118,8 +118,8 @@ func writeBuildTable(w interface{ Write([]byte) (int, error) }, outs []batch.Out
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BOTTLE\tSTATUS\tIMAGE\tID\tSTEPS CACHED\tTIME\tPUSHED / ERROR")
 	for _, o := range outs {
-		steps := "-"
-		if o.OK() {
+		steps := "-" // nothing ran: failed, skipped or up to date
+		if o.OK() && o.Status != batch.StatusUpToDate {
 			steps = fmt.Sprintf("%d/%d", o.Steps.Cached, o.Steps.Total)
 		}
 		last := strings.Join(o.Pushed, ",")

@@ -33,6 +33,7 @@ type buildOptions struct {
 	file         string
 	print        bool
 	cacheExport  bool
+	force        bool
 }
 
 const buildLong = `Builds each named bottle's image from its plan: its own Dockerfile override with the
@@ -52,6 +53,11 @@ bottle's slug; two bottles with one destination are refused. --push pushes each
 bottle's image as the name --push-name (or [push] name in config.toml) gives it,
 such as 'registry.example:5000/team/{image}:{tag}' ({slug}, {image}, {tag}); a
 name must start with a registry host, so nothing goes to Docker Hub unasked.
+
+A bottle whose image is up to date (nothing it depends on changed since its last
+build here: the Dockerfile, the options, the context's files, the images it starts
+from, the driver, and the engine still has that image under the tag) is reported
+up-to-date and not built; --force or --no-cache builds it anyway.
 
 A bottles file (--file bottles.toml) lists the bottles to build, each with its own
 build_args, labels, target, push_name, cache_from and cache_to over [defaults];
@@ -87,6 +93,7 @@ func newBuildCmd(a *app) *cobra.Command {
 	fl.StringVarP(&o.file, "file", "f", "", "bottles file: the bottles to build and the settings of each (see the help above)")
 	fl.BoolVar(&o.cacheExport, "cache-export", false, "export each build's cache (mode=max) to the shared cache, [buildkit] cache in config.toml; let one writer (CI) do it, as concurrent writers of one tag race")
 	fl.BoolVar(&o.print, "print", false, "print each bottle's build as JSON, resolved, and build nothing")
+	fl.BoolVar(&o.force, "force", false, "build every bottle even when nothing its image depends on changed (--no-cache also rebuilds, without the cache)")
 	fl.BoolVar(&o.rebase, "rebase", false, "first render the override of each bottle whose base changed again, build it and swap it in (`capability rebase`)")
 	fl.Lookup("output").Usage = "output instead of loading into the Docker engine: type=oci|docker|local|tar,dest=PATH or type=registry,name=REF ({slug} allowed; add --load to load too)"
 	fl.Lookup("push").Usage = "push each bottle's image as its --push-name"
@@ -130,6 +137,7 @@ func (a *app) runBuild(cmd *cobra.Command, args []string, o *buildOptions) error
 		return err
 	}
 	r.batch.Builder, r.batch.Driver = b, name
+	r.batch.UpToDate = upToDate(s, o.force)
 	if err := batch.Check(ctx, r.plans, r.batch); err != nil {
 		return err // bad input: nothing was built
 	}

@@ -182,10 +182,10 @@ func (a *app) prepare(ctx context.Context, src driverSource, s config.Settings, 
 	if po.NoBuild {
 		return launch.Prepare(ctx, po)
 	}
-	var err error
-	if po.Builder, err = openDriver(ctx, src, po.Plan.Driver, s); err != nil {
-		return nil, err
-	}
+	// The driver starts only if the image is not up to date.
+	po.Builder = upToDate(s, false).Builder(po.Plan, po.Plan.Driver, func(ctx context.Context) (driver.Builder, error) {
+		return openDriver(ctx, src, po.Plan.Driver, s)
+	})
 	printer, err := a.newPrinter(ctx, mode)
 	if err != nil {
 		return nil, err
