@@ -90,7 +90,7 @@ func placeJobs(ctx context.Context, jobs []*job, o Options) {
 	var todo []*job
 	var keys []string
 	for _, j := range jobs {
-		if j.err == nil {
+		if j.err == nil && (j.fresh == nil || !j.fresh.skip) {
 			todo = append(todo, j)
 			keys = append(keys, j.key)
 		}
