@@ -39,18 +39,19 @@ import (
 // the capability, its session file and ~/.claude.json byte for byte.
 
 // agentScript is the bottle's agent. First run: it writes its session
-// (~/.claude/session and ~/.claude.json, with a copy of the latter in its
+// (a session under ~/.claude/projects/, which --resume restores, and ~/.claude.json, with a copy of the latter in its
 // folder), then does what the files ask-1, ask-2... say, one at a time,
 // writing each request's output and exit code beside them. Run again by
 // the resume command on an image that has the capability, it reports what
 // it finds and exits 0.
 const agentScript = `cd "$(dirname "$0")"
 if [ -f /etc/cap-tool ]; then
-	echo "resumed: capability=$(cat /etc/cap-tool) session=$(cat "$HOME/.claude/session")"
+	echo "resumed: capability=$(cat /etc/cap-tool) session=$(cat "$HOME/.claude/projects/p/session.jsonl")"
 	cat "$HOME/.claude.json" > claude-json-after
 	exit 0
 fi
-echo session-123 > "$HOME/.claude/session"
+mkdir -p "$HOME/.claude/projects/p"
+echo session-123 > "$HOME/.claude/projects/p/session.jsonl"
 printf '{"oauthAccount":{"emailAddress":"agent@example"},"projects":{"%s":{"allowedTools":[]}}}\n' "$PWD" > "$HOME/.claude.json"
 cp "$HOME/.claude.json" claude-json-before
 n=0
@@ -486,7 +487,7 @@ func (s *supervised) approveStopped(t *testing.T) {
 		t.Errorf("launch after an approval while stopped gave no --resume hint:\n%s", res.Stderr)
 	}
 	res = s.c.run(0, s.c.with("launch", s.slug, "--repo", s.repo, "--cwd", s.cwd, "--progress", "quiet", "--resume", "--",
-		"sh", "-c", "cat /etc/later /home/node/.claude/session")...)
+		"sh", "-c", "cat /etc/later /home/node/.claude/projects/p/session.jsonl")...)
 	if got := strings.Fields(res.Stdout); len(got) != 2 || got[0] != "later" || got[1] != "session-123" || strings.Contains(res.Stderr, "add --resume") {
 		t.Errorf("launch --resume: stdout %q (want the capability approved while stopped, then the session), stderr:\n%s", res.Stdout, res.Stderr)
 	}
@@ -574,10 +575,11 @@ func hasLinePrefix(text, prefix string) bool {
 const fallbackAgent = `cd "$(dirname "$0")"
 n=$(cat runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > runs
 if [ $n -gt 1 ]; then
-	echo "run $n on the $(cat /etc/which 2>/dev/null || echo old) image, session $(cat "$HOME/.claude/session")"
+	echo "run $n on the $(cat /etc/which 2>/dev/null || echo old) image, session $(cat "$HOME/.claude/projects/p/session.jsonl")"
 	exit 0
 fi
-echo session-fb > "$HOME/.claude/session"
+mkdir -p "$HOME/.claude/projects/p"
+echo session-fb > "$HOME/.claude/projects/p/session.jsonl"
 /opt/claude-bottle/bin/claude-bottle request capability breakhome --run 'rm -rf /home/node && echo file > /home/node && echo new > /etc/which' --reason 'break it' --wait 2m > asked 2>&1
 sleep 600
 `

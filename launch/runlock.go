@@ -15,7 +15,7 @@ const RunLockName = ".run.lock"
 // one line saying what to do when another launch holds it. The returned
 // release gives it back.
 func LockRun(b *state.Bottle) (release func(), err error) {
-	unlock, ok, err := b.TryLock(RunLockName)
+	unlock, ok, err := b.TryLockTransient(RunLockName)
 	if err != nil {
 		return nil, fmt.Errorf("taking bottle %s's run lock: %w", b.Slug(), err)
 	}

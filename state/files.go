@@ -275,3 +275,43 @@ func unlockFunc(f *os.File) func() {
 		f.Close()
 	}
 }
+
+// TryLockTransient is TryLock for a lock whose file should not outlive
+// its holder (a run lock, say: a bottle that is not running keeps no trace
+// of it). Release removes the file while still holding the lock. Whoever
+// locked the removed file in the meantime finds that it is no longer the
+// file at the path and tries again, so two holders never hold two
+// different files. Every user of name must take it this way.
+func (b *Bottle) TryLockTransient(name string) (release func(), ok bool, err error) {
+	for range 5 {
+		f, err := b.openLock(name)
+		if err != nil {
+			return nil, false, err
+		}
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, false, nil
+		}
+		if err != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("locking %s: %w", f.Name(), err)
+		}
+		if atPath(f) {
+			unlock := unlockFunc(f)
+			return func() { os.Remove(f.Name()); unlock() }, true, nil
+		}
+		unlockFunc(f)()
+	}
+	return nil, false, fmt.Errorf("locking %s: its file kept being replaced; try again", filepath.Join(b.dir, name))
+}
+
+// atPath reports whether the open file f is still the file at its path.
+func atPath(f *os.File) bool {
+	held, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Lstat(f.Name())
+	return err == nil && os.SameFile(held, now)
+}

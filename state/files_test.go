@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -171,4 +172,31 @@ func TestLockExcludesAndHonoursContext(t *testing.T) {
 	if max.Load() != 1 {
 		t.Errorf("%d holders at once", max.Load())
 	}
+}
+
+// TestTryLockTransient: the lock excludes a second holder, and its file
+// is gone once released; a holder of a file removed under it is refused
+// rather than holding a lock nobody else can see.
+func TestTryLockTransient(t *testing.T) {
+	b := mustBottle(t, newStore(t), "a")
+	release, ok, err := b.TryLockTransient(".run.lock")
+	if err != nil || !ok {
+		t.Fatalf("first lock: %v, %v", ok, err)
+	}
+	if _, ok, err := b.TryLockTransient(".run.lock"); err != nil || ok {
+		t.Fatalf("second lock while held: ok %v, %v; want refused", ok, err)
+	}
+	path := filepath.Join(b.Dir(), ".run.lock")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("no lock file while held: %v", err)
+	}
+	release()
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("lock file after release: %v, want gone", err)
+	}
+	release, ok, err = b.TryLockTransient(".run.lock")
+	if err != nil || !ok {
+		t.Fatalf("lock after release: %v, %v", ok, err)
+	}
+	release()
 }

@@ -24,7 +24,8 @@ func transcriptOptions(b config.TranscriptBounds, resumeSettings bool) launch.Tr
 // reportSnapshot says whether the run's transcript was saved. A snapshot
 // refused for what the agent left (over a limit, a link out) ends the
 // command with exit 2, and one stopped by a signal with the signal's
-// code; either way in one line, the previous snapshot kept.
+// code (unless the agent's own status is there to report, which says
+// more); either way in one line, the previous snapshot kept.
 func (a *app) reportSnapshot(ctx context.Context, out launch.Outcome) error {
 	switch err := out.SnapshotErr; {
 	case out.Snapshot != nil:
@@ -32,9 +33,11 @@ func (a *app) reportSnapshot(ctx context.Context, out launch.Outcome) error {
 	case err == nil:
 	case errors.Is(err, state.ErrTranscriptRefused):
 		return usageErr(fmt.Errorf("transcript not saved (the previous snapshot is kept): %w", err))
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && out.ExitCode == 0:
 		return fmt.Errorf("transcript not saved (the previous snapshot is kept): %w", err)
 	default:
+		// A signal that also stopped the agent: the note, then the
+		// agent's own status, which says more.
 		fmt.Fprintf(a.io.err, "transcript not saved (the previous snapshot is kept): %s\n", errorLine(err))
 	}
 	return nil
