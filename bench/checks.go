@@ -18,6 +18,7 @@ const (
 	maxRSS            = 150 << 20
 	maxDockerRatio    = 1.05
 	maxDockerExtra    = 50 * time.Millisecond
+	maxBigEditEngine  = 0.50 // issue 20: a one-file edit of the big context
 )
 
 // Evaluate adds the target checks to r. jobs is the bottles' --jobs.
@@ -36,6 +37,8 @@ func (r *Report) Evaluate(jobs int) {
 	}
 	r.ratioCheck("bottles/warm", toolBatch+fmt.Sprintf(" --jobs %d", jobs), toolOneBottle, maxBatchWarm)
 	r.ratioCheck("bottles/cold", toolBatch+fmt.Sprintf(" --jobs %d", jobs), toolBatchRef, maxBatchCold/float64(jobs))
+	r.ratioCheck("engine-big/edit", toolCBEngine, toolDockerBK, maxBigEditEngine)
+	r.ratioCheck("engine-big/edit", toolCBLoad, toolDockerBK, maxBigEditEngine)
 	r.pluginCheck()
 	r.startCheck()
 	r.rssChecks()
