@@ -8,15 +8,17 @@ echo "state A $(ms)" > ctx/data/edit.txt
 dk build -q -t cb-bigedit-exp:plainA ctx >/dev/null
 prefix cb-bigedit-exp:plainA cb-bigedit-exp:prefix 3
 echo "state B $(ms)" > ctx/data/edit.txt
-echo new > ctx/data/d001/new.txt
-del=$(ls ctx/data/d002 | head -1); rm "ctx/data/d002/$del"
-chz=$(ls ctx/data/d003 | head -1); chmod 600 "ctx/data/d003/$chz"
-rep=$(ls ctx/data/d004 | head -1); rm "ctx/data/d004/$rep"; mkdir "ctx/data/d004/$rep"; echo inner > "ctx/data/d004/$rep/inner.txt"
+echo "new $(ms)" > "ctx/data/d001/new-$(ms).txt"; new=$(ls ctx/data/d001 | grep "^new-" | sort | tail -1)
+# The first regular file of a folder: a rerun picks files not changed before.
+first() { find "ctx/data/$1" -maxdepth 1 -type f -name 'f*' -perm 644 | sort | head -1 | xargs basename; }
+del=$(first d002); rm "ctx/data/d002/$del"
+chz=$(first d003); chmod 600 "ctx/data/d003/$chz"
+rep=$(first d004); rm "ctx/data/d004/$rep"; mkdir "ctx/data/d004/$rep"; echo inner > "ctx/data/d004/$rep/inner.txt"
 cat > ctx/Dockerfile.delta <<DF
 FROM cb-bigedit-exp:prefix
 RUN ["/bin/busybox", "rm", "-rf", "/data/d002/$del", "/data/d004/$rep"]
 COPY data/edit.txt /data/edit.txt
-COPY data/d001/new.txt /data/d001/new.txt
+COPY data/d001/$new /data/d001/$new
 COPY data/d003/$chz /data/d003/$chz
 COPY data/d004/$rep /data/d004/$rep
 RUN echo big > /kind
