@@ -37,8 +37,6 @@ func (r *Report) Evaluate(jobs int) {
 	}
 	r.ratioCheck("bottles/warm", toolBatch+fmt.Sprintf(" --jobs %d", jobs), toolOneBottle, maxBatchWarm)
 	r.ratioCheck("bottles/cold", toolBatch+fmt.Sprintf(" --jobs %d", jobs), toolBatchRef, maxBatchCold/float64(jobs))
-	r.ratioCheck("engine-big/edit", toolCBEngine, toolDockerBK, maxBigEditEngine)
-	r.ratioCheck("engine-big/edit", toolCBLoad, toolDockerBK, maxBigEditEngine)
 	r.pluginCheck()
 	r.startCheck()
 	r.rssChecks()
@@ -47,6 +45,8 @@ func (r *Report) Evaluate(jobs int) {
 		r.dockerCheck(c, toolCBDockerLeg, toolDockerLegacy)
 		r.dockerCheck(c, toolCBDockerBx, toolBuildx)
 	}
+	r.ratioCheck("engine-big/edit", toolCBEngine, toolDockerBK, maxBigEditEngine)
+	r.ratioCheck("engine-big/edit", toolCBLoad, toolDockerBK, maxBigEditEngine)
 }
 
 // pair returns the results of ours and peer in case c, or why they cannot
