@@ -67,6 +67,9 @@ func (e *Env) cases() []*benchCase {
 		add(&benchCase{name: w.name + "/noop", w: w, prep: noop, contenders: noopCs, countBytes: true})
 		add(&benchCase{name: w.name + "/touch", w: w, prep: touch, contenders: e.standalone(w, big)})
 		add(&benchCase{name: w.name + "/edit", w: w, prep: edit, contenders: e.standalone(w, big)})
+		if big {
+			add(&benchCase{name: "engine-big/edit", w: w, prep: edit, contenders: e.bigEdit(w)})
+		}
 		if !big {
 			add(&benchCase{name: "small/push-noop", w: w, prep: noop, contenders: e.push(w)})
 			add(&benchCase{name: "engine-small/cold", w: w, prep: coldEngine, contenders: e.onEngine(w, true)})
@@ -179,4 +182,19 @@ func (e *Env) pluginLife(ctx context.Context, stop bool) (time.Duration, error) 
 		return time.Since(start), errors.Join(err, cerr)
 	}
 	return started, errors.Join(err, cerr)
+}
+
+// bigEdit are the contenders of the one-file edit in the big context that
+// ends in the engine (issue 20): our buildkit driver on the engine's
+// BuildKit and on the bench buildkitd with a load, each against docker
+// build with BuildKit.
+func (e *Env) bigEdit(w *workload) []*contender {
+	bkTag := "cb-bench-dockerbk-" + w.name + ":latest"
+	docker := command{name: dockerOld, args: []string{"build", "-f", w.dockerfile, "-t", bkTag, w.ctx}, env: []string{"DOCKER_BUILDKIT=1"}}
+	eng := e.cbCmd(e.homes[w.name], "build", slug(w, "eng"), "--repo", w.ctx, "--progress", "quiet", "--driver", "buildkit")
+	return []*contender{
+		{tool: toolCBEngine, ours: true, vs: toolDockerBK, tag: bottle.RebuiltImage(slug(w, "eng")), run: cmdJob(eng)},
+		{tool: toolDockerBK, tag: bkTag, run: cmdJob(docker)},
+		{tool: toolCBLoad, ours: true, vs: toolDockerBK, tag: bottle.RebuiltImage(slug(w, "")), run: cmdJob(e.cbBuildkit(w))},
+	}
 }

@@ -19,6 +19,7 @@ const (
 	maxRSS            = 150 << 20
 	maxDockerRatio    = 1.05
 	maxDockerExtra    = 50 * time.Millisecond
+	maxBigEditEngine  = 0.50 // issue 20: a one-file edit of the big context
 )
 
 // Evaluate adds the target checks to r. jobs is the bottles' --jobs.
@@ -47,6 +48,8 @@ func (r *Report) Evaluate(jobs int) {
 		r.dockerCheck(c, toolCBDockerLeg, toolDockerLegacy)
 		r.dockerCheck(c, toolCBDockerBx, toolBuildx)
 	}
+	r.ratioCheck("engine-big/edit", toolCBEngine, toolDockerBK, maxBigEditEngine)
+	r.ratioCheck("engine-big/edit", toolCBLoad, toolDockerBK, maxBigEditEngine)
 }
 
 // pair returns the results of ours and peer in case c, or why they cannot
