@@ -97,6 +97,9 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 		HandshakeConfig:  wire.Handshake,
 		VersionedPlugins: wire.HostPlugins(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		// The host's environment holds API keys and tokens: the plugin gets
+		// go-plugin's handshake variables and PluginEnv's allowlist only.
+		SkipHostEnv: true,
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			r := newProcRunner(d.Name, m.command(d, cmd.Env, tmp), m.verifier(d), log)
 			runMu.Lock()
@@ -138,8 +141,8 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 }
 
 // command is how d's process is run: built-ins are the claude-bottle
-// binary's hidden serve command. env is go-plugin's (the host's
-// environment plus the handshake variables).
+// binary's hidden serve command. env is go-plugin's handshake variables;
+// of the host's environment only PluginEnv's allowlist is added.
 func (m *Manager) command(d Descriptor, env []string, tmp string) *exec.Cmd {
 	var cmd *exec.Cmd
 	if d.BuiltIn {
@@ -147,7 +150,7 @@ func (m *Manager) command(d Descriptor, env []string, tmp string) *exec.Cmd {
 	} else {
 		cmd = exec.Command(d.Path)
 	}
-	cmd.Env = append(env, wire.EnvLogLevel+"="+hostLogLevel(m.log), "TMPDIR="+tmp)
+	cmd.Env = append(append(PluginEnv(os.Environ()), env...), wire.EnvLogLevel+"="+hostLogLevel(m.log), "TMPDIR="+tmp)
 	return cmd
 }
 

@@ -36,6 +36,7 @@ func (r *remote) Check(ctx context.Context) error {
 // Docker engine are left (or put back) where they were, even if the driver
 // had moved them before it failed or crashed.
 func (r *remote) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	req = withSSHDefault(req)
 	g := newTagGuard(ctx, r.m.tagEngine(), r.m.log.With("driver", r.d.Name), req)
 	res, err := call(ctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
 		return i.rpc.Build(ctx, req, sink)

@@ -8,6 +8,8 @@
 //	                                                 (at done only) fail the build
 //	--driver-opt crash-stamp=PATH                    write the crash time there first,
 //	                                                 and crash only if PATH does not exist
+//	--driver-opt env-dump=PATH                       write the plugin's environment there
+//	                                                 when it is configured
 //
 // The points: "start" is the beginning of Build, before any daemon is
 // contacted; "context" is when the build context starts to be sent (the
@@ -59,6 +61,11 @@ type faulty struct {
 }
 
 func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
+	if p := cfg.Opts["env-dump"]; p != "" {
+		if err := os.WriteFile(p, []byte(strings.Join(os.Environ(), "\n")), 0o600); err != nil {
+			return nil, err
+		}
+	}
 	at, how := cfg.Opts["crash-at"], cfg.Opts["crash-how"]
 	switch at {
 	case "", "start", "context", "export", "done":
