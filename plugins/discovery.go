@@ -193,7 +193,8 @@ func pathDescriptors(taken map[string]string) []Descriptor {
 // checkFolder refuses a folder plugins may not be run from. The plugins
 // folder (strict) must be a real folder of ours that nobody else can write
 // to; a $PATH folder may be a symbolic link (/bin is one on Debian) but its
-// target must be owned by us or root and not writable by others.
+// target must be owned by us or root and writable by neither its group
+// (root:staff 0775 lets every member of staff replace a plugin) nor others.
 func checkFolder(dir string, strict bool) error {
 	stat := os.Stat
 	if strict {
@@ -203,10 +204,7 @@ func checkFolder(dir string, strict bool) error {
 	if err != nil {
 		return fmt.Errorf("%w: plugin folder %s: %v", ErrBadPlugin, dir, err)
 	}
-	writable := fs.FileMode(0o002)
-	if strict {
-		writable = 0o022
-	}
+	const writable = fs.FileMode(0o022)
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("%w: plugin folder %s is a symbolic link; make it a real folder (mkdir -m 700) and reinstall the plugins", ErrBadPlugin, dir)
@@ -228,10 +226,7 @@ func checkFile(p string, strict bool) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v; reinstall the plugin", ErrBadPlugin, p, err)
 	}
-	writable := fs.FileMode(0o002)
-	if strict {
-		writable = 0o022
-	}
+	const writable = fs.FileMode(0o022)
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("%w: %s is a symbolic link; install the plugin with claude-bottle plugin install, which copies it", ErrBadPlugin, p)

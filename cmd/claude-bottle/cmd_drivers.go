@@ -29,8 +29,10 @@ func newDriversCmd(a *app) *cobra.Command {
 		Long: `List every build driver: the built-in ones, plugins installed with
 'claude-bottle plugin install', and claude-bottle-driver-NAME executables on
 $PATH (usable with --driver NAME, never picked by default, and unverified).
-Each is started and checked (a few seconds at most, all in parallel); the
-one a build would use when no driver is named is marked as the default.`,
+Each built-in and installed driver is started and checked (a few seconds at
+most, all in parallel); the one a build would use when no driver is named
+is marked as the default. A plugin on $PATH is listed without being run:
+name it with --driver NAME to check it.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runDrivers(cmd.Context(), o)
@@ -60,6 +62,7 @@ type driverView struct {
 	Default    bool     `json:"default"`
 	Error      string   `json:"error,omitempty"`
 	CheckError string   `json:"check_error,omitempty"`
+	NotRun     bool     `json:"not_run,omitempty"`
 }
 
 func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
@@ -79,6 +82,11 @@ func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
 	probes, err := m.ProbeAll(ctx)
 	if err != nil {
 		return err
+	}
+	for i, p := range probes {
+		if p.NotRun && p.Name == o.flags.driver {
+			probes[i] = m.Probe(ctx, p.Name) // named: run it
+		}
 	}
 	def, _, _ := plugins.ChooseDefault(probes, nil)
 	views := driverViews(probes, def)
@@ -109,7 +117,7 @@ func driverViews(probes []plugins.Probe, def string) []driverView {
 			Name: p.Name, Source: p.Source, Path: p.Path, BuiltIn: p.BuiltIn, Verified: p.Verified,
 			Version: firstNonEmpty(p.Info.Version, p.Description.Version), Protocol: p.Description.Protocol,
 			Features: featureList(p.Info), Endpoint: p.Info.Endpoint, Notes: p.Info.Notes,
-			Ready: p.Ready(), Default: p.Ready() && p.Name == def && p.Verified,
+			Ready: p.Ready(), Default: p.Ready() && p.Name == def && p.Verified, NotRun: p.NotRun,
 		}
 		if p.Err == nil {
 			prio := p.Priority()
@@ -175,6 +183,8 @@ func statusText(v driverView) string {
 		return "unusable: " + oneLine(v.Error)
 	case v.CheckError != "":
 		return "cannot build here: " + oneLine(v.CheckError)
+	case v.NotRun:
+		return "not run (found on PATH, unverified); check it with claude-bottle drivers --driver " + v.Name
 	case v.Default:
 		return "ready (default)"
 	}

@@ -1,0 +1,99 @@
+//go:build linux
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/testenv"
+	"github.com/claude-bottle/claude-bottle/plugins"
+)
+
+// Host-side trust (issue 16), bad input: hostile or careless files where
+// claude-bottle looks for plugins, config and caches.
+
+// driversByName runs `claude-bottle drivers --format json` with args and
+// returns its entries by name.
+func driversByName(t *testing.T, c *fcli, args ...string) map[string]map[string]any {
+	t.Helper()
+	res := c.run(time.Minute, append([]string{"drivers", "--format", "json"}, args...)...)
+	if res.ExitCode != 0 {
+		t.Fatalf("drivers %v: exit %d\n%s", args, res.ExitCode, res.Stderr)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
+		t.Fatalf("drivers --format json: %v\n%s", err, res.Stdout)
+	}
+	out := map[string]map[string]any{}
+	for _, d := range list {
+		out[fmt.Sprint(d["name"])] = d
+	}
+	return out
+}
+
+// TestBadInputPathPluginNotRun: `claude-bottle drivers` lists a plugin
+// found on $PATH without running it; only `drivers --driver NAME` (or a
+// build naming it) runs it. The plugin is a script that leaves a marker
+// file when it runs.
+func TestBadInputPathPluginNotRun(t *testing.T) {
+	scenario(t)
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	dir := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "ran")
+	script := fmt.Sprintf("#!/bin/sh\ntouch %q\nexec %q \"$@\"\n", marker, faultDriver(t))
+	if err := os.WriteFile(filepath.Join(dir, plugins.BinaryName("sneaky")), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.env = append(c.env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	d, ok := driversByName(t, c)["sneaky"]
+	if !ok {
+		t.Fatal("drivers does not list the PATH plugin")
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("claude-bottle drivers ran a plugin found on PATH that nobody named")
+	}
+	if d["not_run"] != true || d["ready"] == true {
+		t.Errorf("drivers lists the PATH plugin as %v, want not_run", d)
+	}
+	if d := driversByName(t, c, "--driver", "sneaky")["sneaky"]; d["ready"] != true {
+		t.Errorf("drivers --driver sneaky: %v, want it run and ready", d)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("drivers --driver sneaky did not run the plugin it names")
+	}
+	c.noLeaks(3 * time.Second)
+}
+
+// TestBadInputPathFolderGroupWritable: a plugin in a group-writable $PATH
+// folder (as root:staff 0775 is) is refused like one in a world-writable
+// folder: listed as unusable, and a build through it exits 2.
+func TestBadInputPathFolderGroupWritable(t *testing.T) {
+	scenario(t)
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, plugins.BinaryName("grouped"))
+	copyFile(t, faultDriver(t), p, 0o755)
+	chmod(t, dir, 0o775)
+	c.env = append(c.env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	want := []string{dir, "writable by other users (mode 0775)", "chmod go-w"}
+	d := driversByName(t, c, "--driver", "grouped")["grouped"]
+	for _, w := range want {
+		wantContains(t, "drivers' error", fmt.Sprint(d["error"]), w)
+	}
+	slug := faultSlug(t, "grouped")
+	c.setOverride(slug, testenv.BusyboxDockerfile)
+	before := treeDigest(t, c.home)
+	res := c.run(time.Minute, "build", slug, "--repo", faultRepo(t, nil), "--driver", "grouped", "--progress", "quiet")
+	wantError(t, "build through a plugin in a group-writable folder", 2, res.Stderr, res.ExitCode, want...)
+	if after := treeDigest(t, c.home); after != before {
+		t.Errorf("the refused build changed the state root")
+	}
+	c.noLeaks(3 * time.Second)
+}
