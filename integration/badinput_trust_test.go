@@ -97,3 +97,41 @@ func TestBadInputPathFolderGroupWritable(t *testing.T) {
 	}
 	c.noLeaks(3 * time.Second)
 }
+
+// TestBadInputPluginRootUnsafe: a state root that other users can write
+// (0777) would let them swap the plugins folder. `plugin install` into it
+// is refused, as state writes are; a plugin installed before the root
+// became unsafe is listed as unusable and not run.
+func TestBadInputPluginRootUnsafe(t *testing.T) {
+	testenv.RequireDocker(t)
+	want := []string{"writable by other users (mode 0777)", "chmod go-w", "state root"}
+	t.Run("install", func(t *testing.T) {
+		scenario(t)
+		c := newFCLI(t)
+		if err := os.MkdirAll(c.home, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		chmod(t, c.home, 0o777)
+		before := treeDigest(t, c.home)
+		res := c.run(time.Minute, "plugin", "install", faultDriver(t), "--name", "faulty")
+		wantError(t, "plugin install into a 0777 root", 2, res.Stderr, res.ExitCode, append([]string{c.home}, want...)...)
+		if after := treeDigest(t, c.home); after != before {
+			t.Errorf("the refused install changed the root:\n%s\nwas\n%s", after, before)
+		}
+		c.noLeaks(3 * time.Second)
+	})
+	t.Run("installed", func(t *testing.T) {
+		scenario(t)
+		c := newFCLI(t)
+		installFault(t, c, "faulty")
+		chmod(t, c.home, 0o777)
+		d := driversByName(t, c)["faulty"]
+		if d["ready"] == true {
+			t.Errorf("a plugin under a 0777 root is ready: %v", d)
+		}
+		for _, w := range want {
+			wantContains(t, "drivers' error", fmt.Sprint(d["error"]), w)
+		}
+		c.noLeaks(3 * time.Second)
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,4 +69,74 @@ func containsPrefixLine(text, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestFaultPluginSwappedDuringVerify: an installed plugin's file is
+// replaced (renamed over, as an attacker with a window would) while
+// claude-bottle is reading it to check its checksum. The check passes on
+// what was read; what runs must be that same file, not the one now at the
+// path. The swap is driven by inotify: on the first read of the installed
+// file, a script that leaves a marker is renamed over it.
+func TestFaultPluginSwappedDuringVerify(t *testing.T) {
+	scenario(t)
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	p := installFault(t, c, "faulty")
+	marker := filepath.Join(t.TempDir(), "evil-ran")
+	evil := filepath.Join(filepath.Dir(p), ".evil")
+	script := "#!/bin/sh\ntouch " + marker + "\nexec " + faultDriver(t) + " \"$@\"\n"
+	if err := os.WriteFile(evil, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	swapped := swapOnFirstRead(t, p, evil)
+	res := c.run(time.Minute, "drivers", "--driver", "faulty", "--format", "json")
+	select {
+	case err := <-swapped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("claude-bottle never read the installed plugin")
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the file swapped in after the checksum was read ran (exit %d)\n%s", res.ExitCode, res.Stderr)
+	}
+	if res.ExitCode != 0 {
+		t.Errorf("drivers: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	// The next start finds the swapped file and refuses it.
+	res = c.run(time.Minute, "build", "x", "--driver", "faulty", "--repo", faultRepo(t, nil), "--progress", "quiet")
+	wantError(t, "build through the swapped plugin", 2, res.Stderr, res.ExitCode, "has changed since it was installed", "so it was not run")
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the swapped plugin ran on the next start")
+	}
+	c.noLeaks(3 * time.Second)
+}
+
+// swapOnFirstRead renames from over path as soon as a process reads path;
+// the channel says when it did (or why it could not).
+func swapOnFirstRead(t *testing.T, path, from string) <-chan error {
+	t.Helper()
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syscall.InotifyAddWatch(fd, path, syscall.IN_ACCESS); err != nil {
+		syscall.Close(fd)
+		t.Fatal(err)
+	}
+	var once sync.Once
+	closeFD := func() { once.Do(func() { syscall.Close(fd) }) }
+	t.Cleanup(closeFD)
+	done := make(chan error, 1)
+	go func() {
+		defer closeFD()
+		buf := make([]byte, 4096)
+		if _, err := syscall.Read(fd, buf); err != nil {
+			done <- err
+			return
+		}
+		done <- os.Rename(from, path)
+	}()
+	return done
 }

@@ -121,7 +121,7 @@ func (m *Manager) installedDescriptors() ([]Descriptor, error) {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	dirErr := checkFolder(dir, true)
+	dirErr := firstErr(checkRoot(m.opts.Home), checkFolder(dir, true))
 	lock, lockErr := readLock(dir)
 	var out []Descriptor
 	recorded := map[string]bool{}
@@ -216,6 +216,16 @@ func checkFolder(dir string, strict bool) error {
 	return checkOwner(dir, fi)
 }
 
+// checkRoot refuses a state root that holds the plugins folder when another
+// user could swap that folder: the rules of checkFolder for the plugins
+// folder, as package state applies them to the same root.
+func checkRoot(home string) error {
+	if err := checkFolder(home, true); err != nil {
+		return fmt.Errorf("%w (the state root holds the plugins folder)", err)
+	}
+	return nil
+}
+
 // checkFile refuses a plugin file that cannot or must not be run.
 func checkFile(p string, strict bool) error {
 	stat := os.Stat
@@ -226,6 +236,11 @@ func checkFile(p string, strict bool) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v; reinstall the plugin", ErrBadPlugin, p, err)
 	}
+	return checkFileInfo(p, fi)
+}
+
+// checkFileInfo is checkFile on what a stat of p found.
+func checkFileInfo(p string, fi fs.FileInfo) error {
 	const writable = fs.FileMode(0o022)
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:

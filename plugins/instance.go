@@ -154,17 +154,18 @@ func (m *Manager) command(d Descriptor, env []string, tmp string) *exec.Cmd {
 	return cmd
 }
 
-// verifier checks an installed plugin's binary right before it runs.
-func (m *Manager) verifier(d Descriptor) func() error {
+// verifier opens and checks an installed plugin's binary right before it
+// runs; the runner executes the returned file, not the path.
+func (m *Manager) verifier(d Descriptor) func() (*os.File, error) {
 	if d.Source != SourceInstalled {
 		return nil
 	}
 	if len(d.sum) == 0 {
-		return func() error {
-			return fmt.Errorf("%w: no checksum is recorded for %s; reinstall it with claude-bottle plugin install", ErrChecksum, d.Path)
+		return func() (*os.File, error) {
+			return nil, fmt.Errorf("%w: no checksum is recorded for %s; reinstall it with claude-bottle plugin install", ErrChecksum, d.Path)
 		}
 	}
-	return func() error { return verifySum(d.Path, d.sum) }
+	return func() (*os.File, error) { return openVerified(d.Path, d.sum) }
 }
 
 // dispense starts the process and returns the driver client, killing the
