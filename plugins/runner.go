@@ -31,8 +31,8 @@ import (
 //     if a grandchild still holds its pipes, which turns a crash into an
 //     error within milliseconds.
 type procRunner struct {
-	name   string // driver name, for logs
-	cmd    *exec.Cmd
+	name string // driver name, for logs
+	cmd  *exec.Cmd
 	// verify runs just before exec: it opens the binary and checks its
 	// checksum, and the open file is what is executed (nil: exec by path).
 	verify func() (*os.File, error)
