@@ -135,3 +135,68 @@ func TestBadInputPluginRootUnsafe(t *testing.T) {
 		c.noLeaks(3 * time.Second)
 	})
 }
+
+// markerBin writes an executable script that leaves a marker file when
+// run, standing for a binary an attacker wants claude-bottle to execute.
+// It returns the script and the marker.
+func markerBin(t *testing.T) (bin, marker string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin, marker = filepath.Join(dir, "evil-docker"), filepath.Join(dir, "evil-ran")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch "+marker+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin, marker
+}
+
+// TestBadInputConfigUnsafe: a config.toml that another user could have
+// written (a symbolic link, mode 0666, or owned by someone else) names an
+// evil docker.bin. Build with the docker driver is refused (exit 2, one
+// line naming the file and the rule), and the binary never runs.
+func TestBadInputConfigUnsafe(t *testing.T) {
+	testenv.RequireDocker(t)
+	cases := []struct {
+		name string
+		make func(t *testing.T, cfg, content string)
+		want []string
+	}{
+		{"symlink", func(t *testing.T, cfg, content string) {
+			real := filepath.Join(t.TempDir(), "config.toml")
+			os.WriteFile(real, []byte(content), 0o600)
+			os.Symlink(real, cfg)
+		}, []string{"is a symbolic link", "replace it with the file itself"}},
+		{"mode 0666", func(t *testing.T, cfg, content string) {
+			os.WriteFile(cfg, []byte(content), 0o600)
+			chmod(t, cfg, 0o666)
+		}, []string{"writable by other users (mode 0666)", "chmod go-w"}},
+		{"other owner", func(t *testing.T, cfg, content string) {
+			if os.Geteuid() != 0 {
+				testenv.Unavailable(t, "giving a file to another user needs root")
+			}
+			os.WriteFile(cfg, []byte(content), 0o600)
+			chown(t, cfg)
+		}, []string{"belongs to user 65534", "chown it or remove it"}},
+	}
+	repo := faultRepo(t, nil)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			scenario(t)
+			c := newFCLI(t)
+			slug := faultSlug(t, "cfgunsafe")
+			c.setOverride(slug, testenv.BusyboxDockerfile)
+			bin, marker := markerBin(t)
+			cfg := filepath.Join(c.home, "config.toml")
+			tc.make(t, cfg, "[docker]\nbin = \""+bin+"\"\n")
+			before := treeDigest(t, c.home)
+			res := c.run(time.Minute, "build", slug, "--repo", repo, "--driver", "docker", "--progress", "quiet")
+			wantError(t, "build under an unsafe config.toml", 2, res.Stderr, res.ExitCode, append([]string{cfg}, tc.want...)...)
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the docker.bin of an unsafe config.toml ran")
+			}
+			if after := treeDigest(t, c.home); after != before {
+				t.Errorf("the refused build changed the state root")
+			}
+			c.noLeaks(3 * time.Second)
+		})
+	}
+}
