@@ -200,3 +200,38 @@ func TestBadInputConfigUnsafe(t *testing.T) {
 		})
 	}
 }
+
+// TestBadInputDetectionCacheEdited: the docker driver keeps what it
+// detected in a cache file; editing the file's "path" to another program
+// must not make the next commands (drivers, build) run that program.
+func TestBadInputDetectionCacheEdited(t *testing.T) {
+	scenario(t)
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	cache := t.TempDir()
+	c.env = append(c.env, "XDG_CACHE_HOME="+cache)
+	slug := faultSlug(t, "detcache")
+	c.setOverride(slug, testenv.BusyboxDockerfile)
+	repo := faultRepo(t, nil)
+	c.must(0, "drivers", "--driver", "docker")
+	files, _ := filepath.Glob(filepath.Join(cache, "claude-bottle", "dockercli", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("want one detection cache file, found %v", files)
+	}
+	bin, marker := markerBin(t)
+	var kept map[string]any
+	if err := json.Unmarshal([]byte(readFile(t, files[0])), &kept); err != nil {
+		t.Fatal(err)
+	}
+	kept["path"] = bin
+	data, _ := json.Marshal(kept)
+	if err := os.WriteFile(files[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.must(0, "drivers", "--driver", "docker")
+	c.must(0, "build", slug, "--repo", repo, "--driver", "docker", "--progress", "quiet")
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the docker driver ran the binary named in the edited detection cache")
+	}
+	c.noLeaks(3 * time.Second)
+}

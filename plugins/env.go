@@ -17,7 +17,7 @@ import (
 var passEnv = map[string]bool{
 	"PATH": true, "HOME": true, "USER": true, "LOGNAME": true,
 	"LANG": true, "LC_ALL": true, "LC_CTYPE": true, "LC_MESSAGES": true, "TZ": true,
-	"XDG_RUNTIME_DIR": true, "XDG_CONFIG_HOME": true,
+	"XDG_RUNTIME_DIR": true, "XDG_CONFIG_HOME": true, "XDG_CACHE_HOME": true,
 	"HTTP_PROXY": true, "HTTPS_PROXY": true, "NO_PROXY": true, "ALL_PROXY": true,
 	"http_proxy": true, "https_proxy": true, "no_proxy": true, "all_proxy": true,
 	// Go runtime settings: a plugin built with -race or under a memory
