@@ -235,3 +235,62 @@ func TestBadInputDetectionCacheEdited(t *testing.T) {
 	}
 	c.noLeaks(3 * time.Second)
 }
+
+// TestBadInputUnsafeRootFresh: a bottle with no state of its own yet, or
+// one built from the default repo, in a state root that another user
+// could change. Each is refused (exit 2, what to fix) when the plan is
+// made, before anything is built, as a bottle that has state already is
+// (TestBadInputUnsafeState). plan, build and launch share that step; a
+// build here would move the shared claude-bottle:latest tag when it fails.
+func TestBadInputUnsafeRootFresh(t *testing.T) {
+	testenv.RequireDocker(t)
+	if os.Geteuid() != 0 {
+		testenv.Unavailable(t, "giving a file to another user needs root")
+	}
+	repo := faultRepo(t, nil)
+	cases := []struct {
+		name string
+		args func(slug string) []string
+		make func(t *testing.T, c *fcli, slug string)
+		want []string
+	}{
+		{"fresh bottle in a 0777 root/plan", func(slug string) []string {
+			return []string{"plan", slug, "--repo", repo}
+		}, func(t *testing.T, c *fcli, _ string) {
+			if err := os.MkdirAll(c.home, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			chmod(t, c.home, 0o777)
+		}, []string{"writable by other users (mode 0777)", "chmod go-w"}},
+		{"default repo owned by another user/plan", func(slug string) []string {
+			return []string{"plan", slug}
+		}, func(t *testing.T, c *fcli, slug string) {
+			c.must(0, "plan", slug) // unpacks the default repo
+			chown(t, filepath.Join(c.home, "repo"))
+		}, []string{filepath.Join("repo"), "belongs to user 65534", "chown it"}},
+		{"default Dockerfile world-writable/plan", func(slug string) []string {
+			return []string{"plan", slug}
+		}, func(t *testing.T, c *fcli, slug string) {
+			c.must(0, "plan", slug)
+			chmod(t, filepath.Join(c.home, "repo", "Dockerfile"), 0o666)
+		}, []string{"Dockerfile is writable by other users (mode 0666)", "chmod go-w"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			scenario(t)
+			c := newFCLI(t)
+			slug := faultSlug(t, "unsaferoot")
+			tc.make(t, c, slug)
+			before := treeDigest(t, c.home)
+			res := c.run(time.Minute, tc.args(slug)...)
+			wantError(t, tc.name, 2, res.Stderr, res.ExitCode, append([]string{c.home}, tc.want...)...)
+			if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != "" {
+				t.Errorf("built %s in an unsafe root", id)
+			}
+			if after := treeDigest(t, c.home); after != before {
+				t.Errorf("changed the unsafe root:\n%s\nwas\n%s", after, before)
+			}
+			c.noLeaks(3 * time.Second)
+		})
+	}
+}
