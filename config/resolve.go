@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/claude-bottle/claude-bottle/driver"
@@ -20,7 +21,10 @@ type Flags struct {
 	BuildKitInsecure bool
 	DockerHost       string
 	DockerBin        string
-	DriverOpts       map[string]string
+	// DockerInsecure allows a Docker engine reached over plain TCP
+	// (--docker-insecure); without it one is refused.
+	DockerInsecure bool
+	DriverOpts     map[string]string
 }
 
 // Settings are the merged values a command runs with.
@@ -53,6 +57,11 @@ type Settings struct {
 	// ""; PushNameFrom names where it is set, for messages about it.
 	PushName     string
 	PushNameFrom string
+	// Cleartext names the connection that carries the bottle or its
+	// builds unencrypted, allowed by --docker-insecure or
+	// --buildkit-insecure ("" when none does), for the warning every
+	// command shows then.
+	Cleartext string
 }
 
 // Limits are a bottle's resource limits as the config file sets them.
@@ -121,6 +130,13 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		DockerBin:        first(flags.DockerBin, f.Docker.Bin),
 		Opts:             flags.DriverOpts,
 	}
+	host := s.DriverConfig.DockerHost
+	if driver.EngineCleartext(host, env) && !flags.DockerInsecure {
+		return Settings{}, fmt.Errorf("%w: the Docker engine at %s is plain TCP, through which %s would cross the network in cleartext; "+
+			"use TLS (DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), ssh:// or a unix socket, or, on a trusted network, pass --docker-insecure",
+			ErrConfig, host, driver.EngineExposure)
+	}
+	s.Cleartext = s.DriverConfig.Cleartext(env)
 	return s, nil
 }
 

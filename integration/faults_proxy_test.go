@@ -50,7 +50,22 @@ func startEngineProxy(t *testing.T) *engineProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &engineProxy{Host: "unix://" + sock, engine: engineSocket(t), ln: ln, cutCh: make(chan struct{})}
+	return serveEngineProxy(t, ln, "unix://"+sock)
+}
+
+// startEngineProxyTCP is startEngineProxy on 127.0.0.1, as a Docker
+// engine reached over plain TCP (tcp://127.0.0.1:PORT, no TLS).
+func startEngineProxyTCP(t *testing.T) *engineProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveEngineProxy(t, ln, "tcp://"+ln.Addr().String())
+}
+
+func serveEngineProxy(t *testing.T, ln net.Listener, host string) *engineProxy {
+	p := &engineProxy{Host: host, engine: engineSocket(t), ln: ln, cutCh: make(chan struct{})}
 	go p.serve()
 	t.Cleanup(p.Cut)
 	return p
@@ -157,8 +172,8 @@ func (p *engineProxy) matched(chunk []byte) bool {
 
 // closeWrite passes an end of stream on, keeping the other direction open.
 func closeWrite(c net.Conn) {
-	if u, ok := c.(*net.UnixConn); ok {
-		u.CloseWrite()
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 }
 

@@ -140,3 +140,66 @@ func swapOnFirstRead(t *testing.T, path, from string) <-chan error {
 	}()
 	return done
 }
+
+// TestFaultEnginePlainTCP: the Docker engine reached over plain TCP (a
+// proxy on 127.0.0.1 in front of the engine's socket, no TLS). Without
+// --docker-insecure every command is refused; with it a build works and
+// warns what crosses in cleartext, and --secret is refused.
+func TestFaultEnginePlainTCP(t *testing.T) {
+	testenv.RequireDocker(t)
+	proxy := startEngineProxyTCP(t)
+	repo := faultRepo(t, nil)
+	secret := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(secret, []byte("s3cr3t-over-tcp"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	build := func(slug string, extra ...string) []string {
+		return append([]string{"build", slug, "--repo", repo, "--driver", "buildkit", "--progress", "quiet", "--docker-host", proxy.Host}, extra...)
+	}
+	t.Run("refused", func(t *testing.T) {
+		scenario(t)
+		c := newFCLI(t)
+		slug := faultSlug(t, "tcp")
+		c.setOverride(slug, testenv.BusyboxDockerfile)
+		for _, args := range [][]string{{"plan", slug, "--docker-host", proxy.Host}, build(slug)} {
+			res := c.run(time.Minute, args...)
+			wantError(t, args[0]+" over plain TCP", 2, res.Stderr, res.ExitCode, proxy.Host, "plain TCP", "cleartext", "--docker-insecure", "DOCKER_TLS_VERIFY")
+		}
+		if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != "" {
+			t.Errorf("a refused build tagged %s", id)
+		}
+		c.noLeaks(3 * time.Second)
+	})
+	t.Run("insecure secret refused", func(t *testing.T) {
+		scenario(t)
+		c := newFCLI(t)
+		slug := faultSlug(t, "tcp")
+		c.setOverride(slug, testenv.BusyboxDockerfile+"RUN --mount=type=secret,id=tok cat /run/secrets/tok | sha256sum > /h\n")
+		res := c.run(time.Minute, build(slug, "--docker-insecure", "--secret", "id=tok,src="+secret)...)
+		wantError(t, "--secret over plain TCP", 2, res.Stderr, res.ExitCode, "--secret refused", "not encrypted", "cleartext")
+		if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != "" {
+			t.Errorf("a refused build tagged %s", id)
+		}
+		c.noLeaks(3 * time.Second)
+	})
+	t.Run("insecure warns", func(t *testing.T) {
+		scenario(t)
+		c := newFCLI(t)
+		slug := faultSlug(t, "tcp")
+		c.setOverride(slug, testenv.BusyboxDockerfile)
+		res := c.must(0, build(slug, "--docker-insecure")...)
+		var warn string
+		for _, l := range strings.Split(res.Stderr, "\n") {
+			if strings.Contains(l, "warning:") && strings.Contains(l, proxy.Host) {
+				warn = l
+			}
+		}
+		for _, w := range []string{"not encrypted", "the bottle's environment (its API key included)", "registry credentials", "--secret and --ssh are refused"} {
+			wantContains(t, "the plain-TCP warning", warn, w)
+		}
+		if imageID("claude-bottle-rebuilt-"+slug+":latest") == "" {
+			t.Error("the build over --docker-insecure tagged nothing")
+		}
+		c.noLeaks(3 * time.Second)
+	})
+}

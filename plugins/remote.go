@@ -36,6 +36,9 @@ func (r *remote) Check(ctx context.Context) error {
 // Docker engine are left (or put back) where they were, even if the driver
 // had moved them before it failed or crashed.
 func (r *remote) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	if err := driver.CheckExposure(r.m.opts.Config, req); err != nil {
+		return nil, err // checked here too: a third-party plugin may not
+	}
 	req = withSSHDefault(req)
 	g := newTagGuard(ctx, r.m.tagEngine(), r.m.log.With("driver", r.d.Name), req)
 	res, err := call(ctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
