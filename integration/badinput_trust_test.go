@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -289,6 +290,46 @@ func TestBadInputUnsafeRootFresh(t *testing.T) {
 			}
 			if after := treeDigest(t, c.home); after != before {
 				t.Errorf("changed the unsafe root:\n%s\nwas\n%s", after, before)
+			}
+			c.noLeaks(3 * time.Second)
+		})
+	}
+}
+
+// TestBadInputSecretNotFile: --secret src= naming a FIFO (which would
+// block forever, past Ctrl-C), /dev/zero (which would fill memory) or a
+// file over BuildKit's 500 KiB limit. Each build is refused at once
+// (exit 2, naming the secret and why) before anything is built.
+func TestBadInputSecretNotFile(t *testing.T) {
+	testenv.RequireDocker(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 600<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repo := faultRepo(t, nil)
+	for _, tc := range []struct{ name, src, want string }{
+		{"fifo", fifo, "is not a regular file (a FIFO)"},
+		{"dev-zero", "/dev/zero", "is not a regular file (a character device)"},
+		{"600KiB", big, "over BuildKit's limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scenario(t)
+			c := newFCLI(t)
+			slug := faultSlug(t, "secretfile")
+			c.setOverride(slug, testenv.BusyboxDockerfile+"RUN --mount=type=secret,id=tok true\n")
+			start := time.Now()
+			res := c.run(30*time.Second, "build", slug, "--repo", repo, "--driver", "buildkit", "--progress", "quiet", "--secret", "id=tok,src="+tc.src)
+			wantError(t, "--secret src="+tc.name, 2, res.Stderr, res.ExitCode, `secret "tok"`, tc.src, tc.want)
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("refusing took %v", d)
+			}
+			if id := imageID("claude-bottle-rebuilt-" + slug + ":latest"); id != "" {
+				t.Errorf("tagged %s", id)
 			}
 			c.noLeaks(3 * time.Second)
 		})
