@@ -203,3 +203,43 @@ func TestFaultEnginePlainTCP(t *testing.T) {
 		c.noLeaks(3 * time.Second)
 	})
 }
+
+// TestFaultTerminalEscapes: a plugin whose Check error and stderr carry
+// terminal escapes (retitle the window, clear the screen, colour). Neither
+// `drivers` nor the crash report of a build prints an escape byte.
+func TestFaultTerminalEscapes(t *testing.T) {
+	testenv.RequireDocker(t)
+	t.Run("drivers", func(t *testing.T) {
+		scenario(t)
+		c := newFCLI(t)
+		installFault(t, c, "faulty")
+		res := c.run(time.Minute, "drivers", "--driver", "faulty", "--driver-opt", "escape=1")
+		if res.ExitCode != 0 {
+			t.Fatalf("drivers: exit %d\n%s", res.ExitCode, res.Stderr)
+		}
+		wantContains(t, "drivers", res.Stdout, `daemon says \x1b]0;pwned\x07\x1b[2J`)
+		noEscapes(t, "drivers' stdout", res.Stdout)
+		noEscapes(t, "drivers' stderr", res.Stderr)
+		c.noLeaks(3 * time.Second)
+	})
+	t.Run("crash", func(t *testing.T) {
+		scenario(t)
+		c := newFCLI(t)
+		installFault(t, c, "faulty")
+		slug := faultSlug(t, "escape")
+		c.setOverride(slug, testenv.BusyboxDockerfile)
+		res := c.run(time.Minute, "build", slug, "--repo", faultRepo(t, nil), "--driver", "faulty", "--progress", "quiet",
+			"--driver-opt", "escape=1", "--driver-opt", "crash-at=start", "--driver-opt", "crash-how=kill")
+		wantError(t, "a crashing plugin with escapes", 1, res.Stderr, res.ExitCode, `driver "faulty" crashed`, `\x1b]0;pwned`)
+		noEscapes(t, "build's stderr", res.Stderr)
+		c.noLeaks(3 * time.Second)
+	})
+}
+
+// noEscapes fails t if text holds an ESC, BEL or CSI byte.
+func noEscapes(t *testing.T, what, text string) {
+	t.Helper()
+	if i := strings.IndexAny(text, "\x1b\x07\u009b"); i >= 0 {
+		t.Errorf("%s holds a raw terminal control at %d: %q", what, i, text[max(0, i-20):min(len(text), i+20)])
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
@@ -242,7 +243,7 @@ func outputNote(stdout, stderr []string) string {
 	if len(lines) > 6 {
 		lines = lines[len(lines)-6:]
 	}
-	return "; its output ended with:\n  " + strings.Join(lines, "\n  ")
+	return "; its output ended with:\n  " + strings.Join(termsafe.Lines(lines), "\n  ")
 }
 
 func joinInts(vs []int) string {

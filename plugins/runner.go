@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 )
 
 // procRunner is the go-plugin runner for every driver process. Writing our
@@ -161,7 +163,7 @@ func (r *procRunner) stdoutLine(line string, found bool) bool {
 }
 
 func (r *procRunner) noteStray(s string) {
-	s = trimNL(s)
+	s = termsafe.Text(trimNL(s))
 	if s == "" {
 		return
 	}

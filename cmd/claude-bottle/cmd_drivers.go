@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
 
@@ -154,7 +155,7 @@ func writeDrivers(w io.Writer, views []driverView, format string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSOURCE\tVERSION\tPROTOCOL\tFEATURES\tSTATUS")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, sourceText(v), dash(v.Version), protocolText(v.Protocol),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, sourceText(v), termsafe.Text(dash(v.Version)), protocolText(v.Protocol),
 			dash(strings.Join(v.Features, ",")), statusText(v))
 	}
 	return tw.Flush()
@@ -180,9 +181,9 @@ func protocolText(p int) string {
 func statusText(v driverView) string {
 	switch {
 	case v.Error != "":
-		return "unusable: " + oneLine(v.Error)
+		return "unusable: " + termsafe.Text(oneLine(v.Error))
 	case v.CheckError != "":
-		return "cannot build here: " + oneLine(v.CheckError)
+		return "cannot build here: " + termsafe.Text(oneLine(v.CheckError))
 	case v.NotRun:
 		return "not run (found on PATH, unverified); check it with claude-bottle drivers --driver " + v.Name
 	case v.Default:

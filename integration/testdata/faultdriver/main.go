@@ -10,6 +10,8 @@
 //	                                                 and crash only if PATH does not exist
 //	--driver-opt env-dump=PATH                       write the plugin's environment there
 //	                                                 when it is configured
+//	--driver-opt escape=1                            write terminal escapes to stderr when
+//	                                                 configured, and fail Check with some
 //
 // The points: "start" is the beginning of Build, before any daemon is
 // contacted; "context" is when the build context starts to be sent (the
@@ -58,6 +60,19 @@ func main() {
 type faulty struct {
 	driver.Builder
 	at, how, stamp string
+	escape         bool
+}
+
+// termEscapes retitle the terminal window and clear the screen when
+// printed raw.
+const termEscapes = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred"
+
+// Check fails with terminal escapes in its message under escape=1.
+func (f *faulty) Check(ctx context.Context) error {
+	if f.escape {
+		return fmt.Errorf("%w: daemon says "+termEscapes, driver.ErrDaemonUnreachable)
+	}
+	return f.Builder.Check(ctx)
 }
 
 func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
@@ -82,7 +97,10 @@ func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faulty{Builder: inner, at: at, how: how, stamp: cfg.Opts["crash-stamp"]}, nil
+	if cfg.Opts["escape"] == "1" {
+		fmt.Fprintln(os.Stderr, "faultdriver: "+termEscapes+" on stderr")
+	}
+	return &faulty{Builder: inner, at: at, how: how, stamp: cfg.Opts["crash-stamp"], escape: cfg.Opts["escape"] == "1"}, nil
 }
 
 // Close closes the BuildKit driver.
