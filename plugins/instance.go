@@ -130,10 +130,16 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 		return nil, startError(d, r, t, err)
 	}
 	inst := &instance{d: d, log: log, client: client, rpc: rc, run: r, tail: t}
-	desc, err := rc.Configure(ctx, m.opts.Config)
+	setupCtx, cancel := context.WithTimeout(ctx, m.opts.SetupTimeout)
+	defer cancel()
+	desc, err := rc.Configure(setupCtx, m.opts.Config)
 	if err != nil {
-		err, _ = inst.callError(ctx, err)
 		inst.kill()
+		if ctx.Err() == nil && setupCtx.Err() != nil {
+			return nil, fmt.Errorf("%w: driver %q answered the handshake but did not finish setting up within %s; it was stopped",
+				driver.ErrDaemonUnreachable, d.Name, m.opts.SetupTimeout)
+		}
+		err, _ = inst.callError(ctx, err)
 		return nil, err
 	}
 	inst.desc = descriptionFromPB(desc, client.NegotiatedVersion())

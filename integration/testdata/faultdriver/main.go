@@ -10,6 +10,10 @@
 //	                                                 and crash only if PATH does not exist
 //	--driver-opt env-dump=PATH                       write the plugin's environment there
 //	                                                 when it is configured
+//	--driver-opt stall=configure|build               after the handshake, stop answering in
+//	                                                 setup or in Build
+//	--driver-opt stall-with=setsid|flood             while stalled, start a detached child
+//	                                                 (setsid sleep 300) or flood stderr
 //	--driver-opt escape=1                            write terminal escapes to stderr when
 //	                                                 configured, and fail Check with some
 //
@@ -25,6 +29,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +66,8 @@ type faulty struct {
 	driver.Builder
 	at, how, stamp string
 	escape         bool
+	stall          string
+	stallWith      string
 }
 
 // termEscapes retitle the terminal window and clear the screen when
@@ -76,6 +83,9 @@ func (f *faulty) Check(ctx context.Context) error {
 }
 
 func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
+	if cfg.Opts["stall"] == "configure" {
+		stall(cfg.Opts["stall-with"])
+	}
 	if p := cfg.Opts["env-dump"]; p != "" {
 		if err := os.WriteFile(p, []byte(strings.Join(os.Environ(), "\n")), 0o600); err != nil {
 			return nil, err
@@ -100,7 +110,8 @@ func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
 	if cfg.Opts["escape"] == "1" {
 		fmt.Fprintln(os.Stderr, "faultdriver: "+termEscapes+" on stderr")
 	}
-	return &faulty{Builder: inner, at: at, how: how, stamp: cfg.Opts["crash-stamp"], escape: cfg.Opts["escape"] == "1"}, nil
+	return &faulty{Builder: inner, at: at, how: how, stamp: cfg.Opts["crash-stamp"], escape: cfg.Opts["escape"] == "1",
+		stall: cfg.Opts["stall"], stallWith: cfg.Opts["stall-with"]}, nil
 }
 
 // Close closes the BuildKit driver.
@@ -111,8 +122,26 @@ func (f *faulty) Close() error {
 	return nil
 }
 
+// stall never returns: the plugin answered the handshake and then stops
+// answering, optionally starting a detached child or flooding stderr.
+func stall(with string) {
+	switch with {
+	case "setsid":
+		exec.Command("setsid", "sleep", "300").Start()
+	case "flood":
+		line := strings.Repeat("flood ", 20) + "\n"
+		for {
+			os.Stderr.WriteString(line)
+		}
+	}
+	select {}
+}
+
 // Build runs the BuildKit driver's build, dying at the chosen point.
 func (f *faulty) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	if f.stall == "build" {
+		stall(f.stallWith)
+	}
 	if f.at == "start" {
 		f.crash("start")
 	}
