@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"io"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -28,6 +27,7 @@ type engineProxy struct {
 
 	mu      sync.Mutex
 	conns   []net.Conn
+	frozen  bool
 	cut     bool
 	cutCh   chan struct{}
 	watches []*proxyWatch
@@ -98,6 +98,41 @@ func (p *engineProxy) Cut() {
 	}
 }
 
+// Freeze makes the engine stop answering without going away: every
+// connection stays open, and no byte passes either way any more, as with
+// a hung dockerd. Cut (at the latest when the test ends) releases it all.
+func (p *engineProxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+}
+
+func (p *engineProxy) isFrozen() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.frozen
+}
+
+// forward copies src to dst until either ends or the proxy freezes.
+func (p *engineProxy) forward(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if p.isFrozen() {
+				<-p.cutCh
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 func (p *engineProxy) serve() {
 	for {
 		c, err := p.ln.Accept()
@@ -132,13 +167,17 @@ func (p *engineProxy) handle(client net.Conn) {
 		return
 	}
 	go func() {
-		io.Copy(client, engine)
+		p.forward(client, engine)
 		closeWrite(client)
 	}()
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := client.Read(buf)
 		if n > 0 {
+			if p.isFrozen() {
+				<-p.cutCh // hung: the request goes nowhere
+				return
+			}
 			if _, werr := engine.Write(buf[:n]); werr != nil {
 				return
 			}

@@ -289,3 +289,37 @@ func TestFaultPluginStall(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultEngineFrozenDuringLaunch: the engine stops answering (the proxy
+// holds every byte, connections stay open) while a bottle runs, then the
+// user presses Ctrl-C. Passing the signal on, the SIGKILL after the grace
+// and the final removal are each bounded: claude-bottle exits, saying the
+// engine did not answer, instead of hanging.
+func TestFaultEngineFrozenDuringLaunch(t *testing.T) {
+	scenario(t)
+	testenv.RequireDocker(t)
+	c := newFCLI(t)
+	repo := faultRepo(t, nil)
+	slug := faultSlug(t, "frozen")
+	t.Cleanup(func() { testenv.DockerOut("rm", "-f", "claude-bottle-"+slug) })
+	c.setOverride(slug, testenv.BusyboxDockerfile+"RUN mkdir -p /home/node/.claude\n")
+	c.must(0, "build", slug, "--repo", repo, "--driver", "buildkit", "--progress", "quiet")
+	proxy := startEngineProxy(t)
+	p := c.start("launch", slug, "--repo", repo, "--no-build", "--docker-host", proxy.Host, "--",
+		"sh", "-c", "echo bottle-running; sleep 120")
+	p.waitOut(time.Minute, "bottle-running")
+	proxy.Freeze()
+	start := time.Now()
+	p.signal(syscall.SIGINT)
+	code, at := p.wait(90 * time.Second)
+	took := at.Sub(start)
+	t.Logf("exited %d %v after Ctrl-C on a frozen engine: %s", code, took.Round(time.Millisecond), errorLine(p.stderr()))
+	if took > 70*time.Second {
+		t.Errorf("took %v, want under 70s (grace 10s + kill 5s + 10s + removal 30s)", took)
+	}
+	if code == 0 {
+		t.Errorf("exit 0 on a frozen engine")
+	}
+	proxy.Cut()
+	c.noLeaks(5 * time.Second)
+}
