@@ -23,8 +23,10 @@ var passEnv = map[string]bool{
 	// Go runtime settings: a plugin built with -race or under a memory
 	// limit honours them; they carry no secret.
 	"GORACE": true, "GOMEMLIMIT": true, "GOMAXPROCS": true,
-	// The test suite's marker for finding leftover processes; a random tag.
-	"CB_LEAK_TAG": true,
+	// The test suite's hooks: its marker for finding leftover processes
+	// (a random tag) and the modes of its test plugins. They hold nothing
+	// secret. TODO: steer the test plugins through wrapper scripts instead.
+	"CB_LEAK_TAG": true, "CB_TESTPLUGIN_MODE": true,
 }
 
 // passPrefixes are the variable families a driver reads: the docker CLI's
