@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/claude-bottle/claude-bottle/state"
 )
 
 // defaultRepo is the default bottle context carried by the binary: a
@@ -19,9 +21,14 @@ var defaultRepo embed.FS
 // UnpackDefault writes the default bottle context under <root>/repo/ when it
 // is absent or differs from the one this binary carries, and returns the
 // folder. It writes into a new folder and renames it into place, so a
-// reader never sees half of it.
+// reader never sees half of it. A root or a repo/ that another user could
+// change (see state.CheckOwned) is refused with state.ErrUnsafe: its
+// Dockerfile chooses what every bottle without a repo builds.
 func UnpackDefault(root string) (string, error) {
 	dir := filepath.Join(root, "repo")
+	if err := checkDefault(root, dir); err != nil {
+		return "", err
+	}
 	if same, err := sameAsEmbedded(dir); err != nil || same {
 		return dir, err
 	}
@@ -50,6 +57,20 @@ func UnpackDefault(root string) (string, error) {
 		return "", fmt.Errorf("unpacking the default bottle into %s: %w", dir, err)
 	}
 	return dir, nil
+}
+
+// checkDefault refuses the default repo's folders and files when another
+// user could change them.
+func checkDefault(root, dir string) error {
+	paths := []string{root, dir}
+	entries, _ := fs.ReadDir(defaultRepo, "defaultrepo")
+	for _, e := range entries {
+		paths = append(paths, filepath.Join(dir, e.Name()))
+	}
+	if err := state.CheckOwned(paths...); err != nil {
+		return fmt.Errorf("the default bottle in %s: %w; fix it or remove %s, and claude-bottle unpacks it again", dir, err, dir)
+	}
+	return nil
 }
 
 func sameAsEmbedded(dir string) (bool, error) {

@@ -6,7 +6,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/docker/go-units"
@@ -117,15 +116,14 @@ type Egress struct {
 
 // Load reads the config file at path. A missing file is an empty config,
 // not an error; an unknown key or a value of the wrong type is an error
-// that names the file, the line and the key.
+// that names the file, the line and the key. A file that is a symbolic
+// link, that others can write or that is not yours is refused (see
+// readSafe).
 func Load(path string) (File, error) {
 	var f File
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return f, nil
-	}
-	if err != nil {
-		return f, fmt.Errorf("%w: reading %s: %v", ErrConfig, path, err)
+	data, ok, err := readSafe(path)
+	if err != nil || !ok {
+		return f, err
 	}
 	dec := toml.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()

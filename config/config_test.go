@@ -181,7 +181,11 @@ func TestResolvePrecedence(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Resolve(tc.root, tc.flags, envOf(tc.env))
+			env := map[string]string{"DOCKER_TLS_VERIFY": "1"} // the tcp:// engines have TLS
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			got, err := Resolve(tc.root, tc.flags, envOf(env))
 			if err != nil {
 				t.Fatal(err)
 			}

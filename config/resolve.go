@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/claude-bottle/claude-bottle/driver"
@@ -23,7 +24,10 @@ type Flags struct {
 	BuildKitInsecure bool
 	DockerHost       string
 	DockerBin        string
-	DriverOpts       map[string]string
+	// DockerInsecure allows a Docker engine reached over plain TCP
+	// (--docker-insecure); without it one is refused.
+	DockerInsecure bool
+	DriverOpts     map[string]string
 }
 
 // Settings are the merged values a command runs with.
@@ -71,6 +75,11 @@ type Settings struct {
 	// Cache is the shared registry cache's repository ([buildkit] cache),
 	// or "".
 	Cache string
+	// Cleartext names the connection that carries the bottle or its
+	// builds unencrypted, allowed by --docker-insecure or
+	// --buildkit-insecure ("" when none does), for the warning every
+	// command shows then.
+	Cleartext string
 }
 
 // Limits are a bottle's resource limits as the config file sets them.
@@ -145,6 +154,13 @@ func Resolve(root string, flags Flags, env Env) (Settings, error) {
 		return Settings{}, err
 	}
 	s.Cache = f.BuildKit.Cache
+	host := s.DriverConfig.DockerHost
+	if driver.EngineCleartext(host, env) && !flags.DockerInsecure {
+		return Settings{}, fmt.Errorf("%w: the Docker engine at %s is plain TCP, through which %s would cross the network in cleartext; "+
+			"use TLS (DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), ssh:// or a unix socket, or, on a trusted network, pass --docker-insecure",
+			ErrConfig, host, driver.EngineExposure)
+	}
+	s.Cleartext = s.DriverConfig.Cleartext(env)
 	return s, nil
 }
 

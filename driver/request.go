@@ -171,11 +171,7 @@ func (h HostSecrets) Secret(_ context.Context, id string) ([]byte, error) {
 			}
 			return []byte(v), nil
 		case s.Src != "":
-			b, err := os.ReadFile(s.Src)
-			if err != nil {
-				return nil, fmt.Errorf("%w: secret %q: %v", ErrInvalidRequest, id, err)
-			}
-			return b, nil
+			return readSecretFile(id, s.Src)
 		default:
 			v, ok := os.LookupEnv(id)
 			if !ok {

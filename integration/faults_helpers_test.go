@@ -220,10 +220,11 @@ func (p *fproc) wait(limit time.Duration) (int, time.Time) {
 	}
 }
 
-// errorLine is the "claude-bottle: ..." line of a failed command.
+// errorLine is the "claude-bottle: ..." line of a failed command (not a
+// "claude-bottle: warning: ..." line before it).
 func errorLine(stderr string) string {
 	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(l, "claude-bottle: ") {
+		if strings.HasPrefix(l, "claude-bottle: ") && !strings.HasPrefix(l, "claude-bottle: warning: ") {
 			return l
 		}
 	}

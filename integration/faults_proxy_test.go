@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"io"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -28,6 +27,7 @@ type engineProxy struct {
 
 	mu      sync.Mutex
 	conns   []net.Conn
+	frozen  bool
 	cut     bool
 	cutCh   chan struct{}
 	watches []*proxyWatch
@@ -50,7 +50,22 @@ func startEngineProxy(t *testing.T) *engineProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &engineProxy{Host: "unix://" + sock, engine: engineSocket(t), ln: ln, cutCh: make(chan struct{})}
+	return serveEngineProxy(t, ln, "unix://"+sock)
+}
+
+// startEngineProxyTCP is startEngineProxy on 127.0.0.1, as a Docker
+// engine reached over plain TCP (tcp://127.0.0.1:PORT, no TLS).
+func startEngineProxyTCP(t *testing.T) *engineProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveEngineProxy(t, ln, "tcp://"+ln.Addr().String())
+}
+
+func serveEngineProxy(t *testing.T, ln net.Listener, host string) *engineProxy {
+	p := &engineProxy{Host: host, engine: engineSocket(t), ln: ln, cutCh: make(chan struct{})}
 	go p.serve()
 	t.Cleanup(p.Cut)
 	return p
@@ -80,6 +95,41 @@ func (p *engineProxy) Cut() {
 	p.ln.Close()
 	for _, c := range p.conns {
 		c.Close()
+	}
+}
+
+// Freeze makes the engine stop answering without going away: every
+// connection stays open, and no byte passes either way any more, as with
+// a hung dockerd. Cut (at the latest when the test ends) releases it all.
+func (p *engineProxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+}
+
+func (p *engineProxy) isFrozen() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.frozen
+}
+
+// forward copies src to dst until either ends or the proxy freezes.
+func (p *engineProxy) forward(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if p.isFrozen() {
+				<-p.cutCh
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -117,13 +167,17 @@ func (p *engineProxy) handle(client net.Conn) {
 		return
 	}
 	go func() {
-		io.Copy(client, engine)
+		p.forward(client, engine)
 		closeWrite(client)
 	}()
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := client.Read(buf)
 		if n > 0 {
+			if p.isFrozen() {
+				<-p.cutCh // hung: the request goes nowhere
+				return
+			}
 			if _, werr := engine.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -157,8 +211,8 @@ func (p *engineProxy) matched(chunk []byte) bool {
 
 // closeWrite passes an end of stream on, keeping the other direction open.
 func closeWrite(c net.Conn) {
-	if u, ok := c.(*net.UnixConn); ok {
-		u.CloseWrite()
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 }
 

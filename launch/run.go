@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/claude-bottle/claude-bottle/bottle"
+	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -79,6 +80,14 @@ type Outcome struct {
 // stopGrace is how long a bottle has to exit after the forwarded signal
 // before it is killed.
 const stopGrace = 10 * time.Second
+
+// killBound bounds each kill request to the engine after a signal, and
+// goneBound how long the engine has, after the SIGKILL, to report the
+// bottle stopped: a frozen engine must not leave Ctrl-C stuck.
+const (
+	killBound = 5 * time.Second
+	goneBound = 10 * time.Second
+)
 
 // Run runs the bottle and waits for it to exit. A signal that cancels ctx
 // is forwarded to the agent (it is the agent's to handle); the run still
@@ -221,7 +230,7 @@ func streams(att client.HijackedResponse, s Spec) <-chan struct{} {
 // SIGTERM) the signal is passed to the agent, then SIGKILL after stopGrace.
 func waitExit(ctx context.Context, cli *client.Client, id string, wait client.ContainerWaitResult, outDone <-chan struct{}, log *slog.Logger) (int, error) {
 	bg := context.WithoutCancel(ctx)
-	var kill <-chan time.Time
+	var kill, gone <-chan time.Time
 	sigCh := ctx.Done()
 	for {
 		select {
@@ -240,14 +249,25 @@ func waitExit(ctx context.Context, cli *client.Client, id string, wait client.Co
 		case <-sigCh:
 			sig := signalName(context.Cause(ctx))
 			log.Info("passing signal to the bottle", "signal", sig)
-			cli.ContainerKill(bg, id, client.ContainerKillOptions{Signal: sig})
+			killBounded(bg, cli, id, sig)
 			sigCh, kill = nil, time.After(stopGrace)
 		case <-kill:
 			log.Warn("bottle did not stop after the signal; killing it")
-			cli.ContainerKill(bg, id, client.ContainerKillOptions{Signal: "KILL"})
-			kill = nil
+			killBounded(bg, cli, id, "KILL")
+			kill, gone = nil, time.After(goneBound)
+		case <-gone:
+			return 0, fmt.Errorf("%w: the Docker engine did not report the bottle stopped within %s of the signal; it may still run: check with docker ps, and remove it with docker rm -f %s",
+				driver.ErrDaemonUnreachable, stopGrace+goneBound, id)
 		}
 	}
+}
+
+// killBounded sends sig to the bottle, waiting at most killBound for the
+// engine to take it.
+func killBounded(ctx context.Context, cli *client.Client, id, sig string) {
+	ctx, cancel := context.WithTimeout(ctx, killBound)
+	defer cancel()
+	cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: sig})
 }
 
 // signalName returns the signal to forward for ctx's cause.

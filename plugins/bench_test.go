@@ -33,7 +33,6 @@ func BenchmarkStartHandshake(b *testing.B) {
 		copyFile(b, testSelf(b), p)
 		sum, _ := fileSum(p)
 		want, _ := lockEntry{SHA256: sum}.sum("bench")
-		b.Setenv("CB_TEST_PLUGIN", "echo")
 		benchStart(b, m, Descriptor{Name: "bench", Source: SourceInstalled, Path: p, Verified: true, sum: want})
 	})
 }

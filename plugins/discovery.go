@@ -121,7 +121,7 @@ func (m *Manager) installedDescriptors() ([]Descriptor, error) {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	dirErr := checkFolder(dir, true)
+	dirErr := firstErr(checkRoot(m.opts.Home), checkFolder(dir, true))
 	lock, lockErr := readLock(dir)
 	var out []Descriptor
 	recorded := map[string]bool{}
@@ -193,7 +193,8 @@ func pathDescriptors(taken map[string]string) []Descriptor {
 // checkFolder refuses a folder plugins may not be run from. The plugins
 // folder (strict) must be a real folder of ours that nobody else can write
 // to; a $PATH folder may be a symbolic link (/bin is one on Debian) but its
-// target must be owned by us or root and not writable by others.
+// target must be owned by us or root and writable by neither its group
+// (root:staff 0775 lets every member of staff replace a plugin) nor others.
 func checkFolder(dir string, strict bool) error {
 	stat := os.Stat
 	if strict {
@@ -203,10 +204,7 @@ func checkFolder(dir string, strict bool) error {
 	if err != nil {
 		return fmt.Errorf("%w: plugin folder %s: %v", ErrBadPlugin, dir, err)
 	}
-	writable := fs.FileMode(0o002)
-	if strict {
-		writable = 0o022
-	}
+	const writable = fs.FileMode(0o022)
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("%w: plugin folder %s is a symbolic link; make it a real folder (mkdir -m 700) and reinstall the plugins", ErrBadPlugin, dir)
@@ -216,6 +214,16 @@ func checkFolder(dir string, strict bool) error {
 		return fmt.Errorf("%w: plugin folder %s is writable by other users (mode %04o), so anyone could replace a plugin; run chmod go-w %s", ErrBadPlugin, dir, fi.Mode().Perm(), dir)
 	}
 	return checkOwner(dir, fi)
+}
+
+// checkRoot refuses a state root that holds the plugins folder when another
+// user could swap that folder: the rules of checkFolder for the plugins
+// folder, as package state applies them to the same root.
+func checkRoot(home string) error {
+	if err := checkFolder(home, true); err != nil {
+		return fmt.Errorf("%w (the state root holds the plugins folder)", err)
+	}
+	return nil
 }
 
 // checkFile refuses a plugin file that cannot or must not be run.
@@ -228,10 +236,12 @@ func checkFile(p string, strict bool) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v; reinstall the plugin", ErrBadPlugin, p, err)
 	}
-	writable := fs.FileMode(0o002)
-	if strict {
-		writable = 0o022
-	}
+	return checkFileInfo(p, fi)
+}
+
+// checkFileInfo is checkFile on what a stat of p found.
+func checkFileInfo(p string, fi fs.FileInfo) error {
+	const writable = fs.FileMode(0o022)
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("%w: %s is a symbolic link; install the plugin with claude-bottle plugin install, which copies it", ErrBadPlugin, p)

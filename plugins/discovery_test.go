@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -389,5 +390,50 @@ func TestUpgradeFromTheSourceFile(t *testing.T) {
 	}
 	if _, err := m.Upgrade(ctx, "nope"); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("Upgrade of a plugin not installed = %v", err)
+	}
+}
+
+func TestProbeAllRunsNoPathPlugin(t *testing.T) {
+	ctx := testCtx(t)
+	bin := t.TempDir()
+	os.Chmod(bin, 0o755)
+	marker := filepath.Join(t.TempDir(), "ran")
+	script := fmt.Sprintf("#!/bin/sh\ntouch %q\nCB_TEST_PLUGIN=echo exec %q \"$@\"\n", marker, testSelf(t))
+	if err := os.WriteFile(filepath.Join(bin, BinaryName("onpath")), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	m := newTestManager(t, Options{})
+	probes, err := m.ProbeAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range probes {
+		if p.Name == "onpath" && (!p.NotRun || p.Ready()) {
+			t.Errorf("PATH plugin probed: %+v", p)
+		}
+		if p.Name == testDriver && p.Source == SourceBuiltin && !p.Ready() {
+			t.Errorf("built-in not probed: %+v", p)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("ProbeAll ran a plugin found on PATH")
+	}
+	if p := m.Probe(ctx, "onpath"); !p.Ready() {
+		t.Fatalf("a PATH plugin named explicitly must run: %+v", p)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("Probe of a named PATH plugin did not run it")
+	}
+}
+
+func TestPathFolderGroupWritableRefused(t *testing.T) {
+	bin := t.TempDir()
+	os.Chmod(bin, 0o775)
+	writeScript(t, bin, BinaryName("onpath"), "echo")
+	t.Setenv("PATH", bin)
+	ds := pathDescriptors(map[string]string{})
+	if len(ds) != 1 || ds[0].Err == nil || !strings.Contains(ds[0].Err.Error(), "writable by other users (mode 0775)") {
+		t.Fatalf("a group-writable PATH folder is accepted: %+v", ds)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,11 @@ func TestMain(m *testing.M) {
 	}
 	if mode := os.Getenv("CB_TEST_PLUGIN"); mode != "" {
 		os.Exit(servePluginMode(mode))
+	}
+	// A plugin sees no CB_TEST_PLUGIN (see PluginEnv): a copy of the test
+	// binary installed as the bench plugin serves by its name instead.
+	if filepath.Base(os.Args[0]) == BinaryName("bench") {
+		os.Exit(servePluginMode("echo"))
 	}
 	if dir := os.Getenv("CB_TEST_HOST_DIES_IN"); dir != "" {
 		hostDies(dir)
@@ -98,6 +104,7 @@ func servePluginMode(mode string) int {
 //	fail=CLASS fail with that driver error class
 //	secret=ID  put the value of secret ID into the result's metadata
 //	stdout=1   write to the real stdout and stderr mid-build
+//	environ=1  put the process's environment into the result's metadata
 //	child=FILE start a `sleep 300` child, write its pid to FILE
 type echo struct{ cfg driver.Config }
 
@@ -172,6 +179,9 @@ func (e *echo) Build(ctx context.Context, req driver.Request, sink driver.Sink) 
 	}
 	res := &driver.Result{ImageID: "sha256:" + fmt.Sprint(n), Tags: req.Tags, Steps: driver.StepCount{Total: 3, Cached: 1},
 		Duration: 1500 * time.Millisecond, Metadata: map[string]string{"dockerfile": req.Dockerfile, "opt": e.cfg.Opts["x"]}}
+	if a["environ"] == "1" {
+		res.Metadata["environ"] = strings.Join(os.Environ(), "\n")
+	}
 	if id := a["secret"]; id != "" {
 		if req.SecretSource == nil {
 			return nil, errors.New("no secret source")

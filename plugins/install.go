@@ -166,6 +166,9 @@ func (m *Manager) ensurePluginsDir() (string, error) {
 	if err := os.MkdirAll(m.opts.Home, 0o700); err != nil {
 		return "", fmt.Errorf("creating the state root: %w", err)
 	}
+	if err := checkRoot(m.opts.Home); err != nil {
+		return "", err
+	}
 	dir := m.PluginsDir()
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("creating the plugins folder: %w", err)

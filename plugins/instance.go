@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 	"github.com/claude-bottle/claude-bottle/plugins/internal/wire"
 )
 
@@ -97,6 +98,9 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 		HandshakeConfig:  wire.Handshake,
 		VersionedPlugins: wire.HostPlugins(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		// The host's environment holds API keys and tokens: the plugin gets
+		// go-plugin's handshake variables and PluginEnv's allowlist only.
+		SkipHostEnv: true,
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			r := newProcRunner(d.Name, m.command(d, cmd.Env, tmp), m.verifier(d), log)
 			runMu.Lock()
@@ -126,10 +130,16 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 		return nil, startError(d, r, t, err)
 	}
 	inst := &instance{d: d, log: log, client: client, rpc: rc, run: r, tail: t}
-	desc, err := rc.Configure(ctx, m.opts.Config)
+	setupCtx, cancel := context.WithTimeout(ctx, m.opts.SetupTimeout)
+	defer cancel()
+	desc, err := rc.Configure(setupCtx, m.opts.Config)
 	if err != nil {
-		err, _ = inst.callError(ctx, err)
 		inst.kill()
+		if ctx.Err() == nil && setupCtx.Err() != nil {
+			return nil, fmt.Errorf("%w: driver %q answered the handshake but did not finish setting up within %s; it was stopped",
+				driver.ErrDaemonUnreachable, d.Name, m.opts.SetupTimeout)
+		}
+		err, _ = inst.callError(ctx, err)
 		return nil, err
 	}
 	inst.desc = descriptionFromPB(desc, client.NegotiatedVersion())
@@ -138,8 +148,8 @@ func (m *Manager) startIn(ctx context.Context, d Descriptor, sock, tmp string) (
 }
 
 // command is how d's process is run: built-ins are the claude-bottle
-// binary's hidden serve command. env is go-plugin's (the host's
-// environment plus the handshake variables).
+// binary's hidden serve command. env is go-plugin's handshake variables;
+// of the host's environment only PluginEnv's allowlist is added.
 func (m *Manager) command(d Descriptor, env []string, tmp string) *exec.Cmd {
 	var cmd *exec.Cmd
 	if d.BuiltIn {
@@ -147,21 +157,22 @@ func (m *Manager) command(d Descriptor, env []string, tmp string) *exec.Cmd {
 	} else {
 		cmd = exec.Command(d.Path)
 	}
-	cmd.Env = append(env, wire.EnvLogLevel+"="+hostLogLevel(m.log), "TMPDIR="+tmp)
+	cmd.Env = append(append(PluginEnv(os.Environ()), env...), wire.EnvLogLevel+"="+hostLogLevel(m.log), "TMPDIR="+tmp)
 	return cmd
 }
 
-// verifier checks an installed plugin's binary right before it runs.
-func (m *Manager) verifier(d Descriptor) func() error {
+// verifier opens and checks an installed plugin's binary right before it
+// runs; the runner executes the returned file, not the path.
+func (m *Manager) verifier(d Descriptor) func() (*os.File, error) {
 	if d.Source != SourceInstalled {
 		return nil
 	}
 	if len(d.sum) == 0 {
-		return func() error {
-			return fmt.Errorf("%w: no checksum is recorded for %s; reinstall it with claude-bottle plugin install", ErrChecksum, d.Path)
+		return func() (*os.File, error) {
+			return nil, fmt.Errorf("%w: no checksum is recorded for %s; reinstall it with claude-bottle plugin install", ErrChecksum, d.Path)
 		}
 	}
-	return func() error { return verifySum(d.Path, d.sum) }
+	return func() (*os.File, error) { return openVerified(d.Path, d.sum) }
 }
 
 // dispense starts the process and returns the driver client, killing the
@@ -238,7 +249,7 @@ func outputNote(stdout, stderr []string) string {
 	if len(lines) > 6 {
 		lines = lines[len(lines)-6:]
 	}
-	return "; its output ended with:\n  " + strings.Join(lines, "\n  ")
+	return "; its output ended with:\n  " + strings.Join(termsafe.Lines(lines), "\n  ")
 }
 
 func joinInts(vs []int) string {

@@ -34,6 +34,12 @@ type Options struct {
 	// CheckTimeout bounds each driver's Check in Probe, ProbeAll and
 	// Default; default 5 s.
 	CheckTimeout time.Duration
+	// SetupTimeout bounds a plugin's setup call (Configure) after the
+	// handshake; default 30 s. A plugin that stalls there is killed.
+	SetupTimeout time.Duration
+	// BuildTimeout bounds one build through a plugin; default 2 h. A
+	// plugin that stalls mid-build is killed when it passes.
+	BuildTimeout time.Duration
 	// TempDir is where the private folder for the plugins' sockets is made;
 	// empty means os.TempDir().
 	TempDir string
@@ -74,6 +80,12 @@ func NewManager(opts Options) *Manager {
 	}
 	if opts.CheckTimeout <= 0 {
 		opts.CheckTimeout = 5 * time.Second
+	}
+	if opts.SetupTimeout <= 0 {
+		opts.SetupTimeout = 30 * time.Second
+	}
+	if opts.BuildTimeout <= 0 {
+		opts.BuildTimeout = 2 * time.Hour
 	}
 	log := opts.Logger
 	if log == nil {

@@ -26,10 +26,14 @@ type Probe struct {
 	Err error
 	// CheckErr says why the driver cannot build here now (nil: it can).
 	CheckErr error
+	// NotRun is true for a plugin found on $PATH that ProbeAll listed
+	// without starting it: an unverified binary runs only when a command
+	// names it (Probe, Open).
+	NotRun bool
 }
 
 // Ready reports whether the driver started and its Check passed.
-func (p Probe) Ready() bool { return p.Err == nil && p.CheckErr == nil }
+func (p Probe) Ready() bool { return p.Err == nil && p.CheckErr == nil && !p.NotRun }
 
 // Priority is the driver's rank for Default: a built-in's priority, else
 // the priority the plugin declared, else below every built-in.
@@ -87,13 +91,31 @@ func (m *Manager) current(name string) *instance {
 	return s.inst
 }
 
-// ProbeAll probes every discovered driver in parallel, in Drivers' order.
+// ProbeAll probes every discovered driver in parallel, in Drivers' order,
+// except the plugins found on $PATH: those are listed with NotRun set and
+// not started, since nobody verified them and nobody asked for them.
 func (m *Manager) ProbeAll(ctx context.Context) ([]Probe, error) {
 	ds, err := m.Drivers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return m.probeEach(ctx, ds), nil
+	var run []Descriptor
+	for _, d := range ds {
+		if d.Source != SourcePath {
+			run = append(run, d)
+		}
+	}
+	probes := m.probeEach(ctx, run)
+	out := make([]Probe, 0, len(ds))
+	for _, d := range ds {
+		if d.Source == SourcePath {
+			out = append(out, Probe{Descriptor: d, Err: d.Err, NotRun: d.Err == nil})
+			continue
+		}
+		out = append(out, probes[0])
+		probes = probes[1:]
+	}
+	return out, nil
 }
 
 func (m *Manager) probeEach(ctx context.Context, ds []Descriptor) []Probe {

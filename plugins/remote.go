@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/claude-bottle/claude-bottle/driver"
 )
@@ -36,10 +37,22 @@ func (r *remote) Check(ctx context.Context) error {
 // Docker engine are left (or put back) where they were, even if the driver
 // had moved them before it failed or crashed.
 func (r *remote) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	if err := driver.CheckExposure(r.m.opts.Config, req); err != nil {
+		return nil, err // checked here too: a third-party plugin may not
+	}
+	req = withSSHDefault(req)
 	g := newTagGuard(ctx, r.m.tagEngine(), r.m.log.With("driver", r.d.Name), req)
-	res, err := call(ctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
+	bctx, cancel := context.WithTimeout(ctx, r.m.opts.BuildTimeout)
+	defer cancel()
+	res, err := call(bctx, r, func(ctx context.Context, i *instance) (*driver.Result, error) {
 		return i.rpc.Build(ctx, req, sink)
 	})
+	if err != nil && ctx.Err() == nil && bctx.Err() != nil {
+		if inst := r.m.current(r.d.Name); inst != nil {
+			r.m.retire(r.d, inst) // it may be stuck: the next build starts afresh
+		}
+		err = fmt.Errorf("%w: driver %q did not finish the build within %s; it was stopped", driver.ErrBuildFailed, r.d.Name, r.m.opts.BuildTimeout)
+	}
 	if err != nil {
 		return nil, g.restore(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 )
 
 // procRunner is the go-plugin runner for every driver process. Writing our
@@ -31,9 +33,11 @@ import (
 //     if a grandchild still holds its pipes, which turns a crash into an
 //     error within milliseconds.
 type procRunner struct {
-	name   string // driver name, for logs
-	cmd    *exec.Cmd
-	verify func() error // runs just before exec: the checksum check
+	name string // driver name, for logs
+	cmd  *exec.Cmd
+	// verify runs just before exec: it opens the binary and checks its
+	// checksum, and the open file is what is executed (nil: exec by path).
+	verify func() (*os.File, error)
 	log    *slog.Logger
 
 	stdout         *io.PipeReader // filtered stdout for go-plugin
@@ -59,18 +63,25 @@ var _ runner.Runner = (*procRunner)(nil)
 // handshakeRE finds go-plugin's handshake line: CORE|VERSION|NETWORK|ADDR|PROTOCOL...
 var handshakeRE = regexp.MustCompile(`(\d+)\|(\d+)\|(unix|tcp)\|[^|\n]*\|[a-z-]*`)
 
-func newProcRunner(name string, cmd *exec.Cmd, verify func() error, log *slog.Logger) *procRunner {
+func newProcRunner(name string, cmd *exec.Cmd, verify func() (*os.File, error), log *slog.Logger) *procRunner {
 	r := &procRunner{name: name, cmd: cmd, verify: verify, log: log, exited: make(chan struct{}), stderrDone: make(chan struct{})}
 	r.stdout, r.stdoutW = io.Pipe()
 	return r
 }
 
-// Start verifies the binary and starts it.
+// Start verifies the binary and starts it: an installed plugin from the
+// descriptor it was verified through, so that a file swapped in after the
+// check never runs.
 func (r *procRunner) Start(context.Context) error {
 	if r.verify != nil {
-		if err := r.verify(); err != nil {
+		bin, err := r.verify()
+		if err != nil {
 			return err
 		}
+		defer bin.Close() // the child has its own copy once started
+		r.cmd.ExtraFiles = []*os.File{bin}
+		r.cmd.Args[0] = r.cmd.Path // the process still shows its name
+		r.cmd.Path = execPath
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -152,7 +163,7 @@ func (r *procRunner) stdoutLine(line string, found bool) bool {
 }
 
 func (r *procRunner) noteStray(s string) {
-	s = trimNL(s)
+	s = termsafe.Text(trimNL(s))
 	if s == "" {
 		return
 	}
@@ -256,7 +267,7 @@ func (r *procRunner) started() bool {
 }
 
 // Name names the binary; go-plugin names the plugin's logger after it.
-func (r *procRunner) Name() string { return r.cmd.Path }
+func (r *procRunner) Name() string { return r.cmd.Args[0] }
 
 // ID is the pid. Before the start it is a placeholder, so that go-plugin's
 // Kill still removes the socket folder after a failed start.

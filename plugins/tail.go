@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 	"strings"
 	"sync"
 
@@ -27,7 +28,8 @@ func newTail() *tail { return &tail{max: tailLines} }
 
 // add records one line.
 func (t *tail) add(line string) {
-	line = strings.TrimRight(line, "\r\n")
+	// The lines end up in crash reports on the user's terminal.
+	line = termsafe.Text(strings.TrimRight(line, "\r\n"))
 	if line == "" {
 		return
 	}

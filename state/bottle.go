@@ -30,11 +30,14 @@ func (b *Bottle) TranscriptDir() string { return filepath.Join(b.dir, Transcript
 
 // Exists reports whether the bottle has a state folder. A folder on the way
 // to it (the root, <root>/state) or the folder itself that another user
-// could change is refused, as the writes refuse it.
+// could change is refused, as the writes refuse it, whether the bottle's
+// folder exists or not.
 func (b *Bottle) Exists() (bool, error) {
 	_, err := os.Lstat(b.dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		// A fresh bottle: nothing of its own yet, but the root it would
+		// be made in must be as safe as for one that exists.
+		return false, b.store.CheckRoot()
 	}
 	if err != nil {
 		return false, err

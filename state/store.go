@@ -136,6 +136,53 @@ func checkSafeDir(dir string) error {
 	return nil
 }
 
+// CheckRoot refuses a state root, or its state folder, that another user
+// could change (a symbolic link, a foreign owner, group- or
+// world-writable), as every write refuses it; absent folders pass. Reads
+// that use the root without writing (a fresh bottle, the default repo)
+// call it, so that they trust no more than a write would.
+func (s *Store) CheckRoot() error {
+	for _, d := range []string{s.root, s.StateDir()} {
+		if _, err := os.Lstat(d); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := checkSafeDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckOwned refuses each existing path that another user could change: a
+// symbolic link, a folder or file not yours, or one writable by group or
+// others. Absent paths pass. It is for what claude-bottle keeps under the
+// state root besides bottles (the default repo).
+func CheckOwned(paths ...string) error {
+	for _, p := range paths {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.IsDir():
+			err = checkSafeDir(p)
+		case fi.Mode()&os.ModeSymlink != 0:
+			err = fmt.Errorf("%w: %s is a symbolic link; remove it", ErrUnsafe, p)
+		case !fi.Mode().IsRegular():
+			err = fmt.Errorf("%w: %s is not a regular file; remove it", ErrUnsafe, p)
+		default:
+			err = checkSafeFile(p, fi)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkSafeFile refuses a file (fi is its Lstat) that is writable by group
 // or others or owned by someone else: another user could choose what the
 // bottle builds.

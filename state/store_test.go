@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -257,5 +258,26 @@ func TestWriteCreatesTheRootsMissingParents(t *testing.T) {
 	}
 	if fi, err := os.Stat(root); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("root %s: %v, mode %v; want a 0700 folder", root, err, fi.Mode().Perm())
+	}
+}
+
+func TestFreshBottleInUnsafeRootRefused(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	os.Mkdir(root, 0o700)
+	os.Chmod(root, 0o777)
+	s, _ := Open(root)
+	b, err := s.Bottle("fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Exists(); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("Exists of a fresh bottle in a 0777 root: %v, want ErrUnsafe", err)
+	}
+	if _, _, err := b.OverridePath(); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("OverridePath: %v, want ErrUnsafe", err)
+	}
+	os.Chmod(root, 0o700)
+	if ok, err := b.Exists(); ok || err != nil {
+		t.Errorf("Exists in a safe root: %v, %v", ok, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -38,6 +39,8 @@ type app struct {
 	io     stdio
 	global globalFlags
 	log    *slog.Logger
+	// warnOnce prints the cleartext-connection warning once a command.
+	warnOnce sync.Once
 }
 
 // globalFlags are the persistent flags of every command.

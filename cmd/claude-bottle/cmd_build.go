@@ -194,6 +194,9 @@ func (a *app) prepareBuild(args []string, o *buildOptions) (*buildRun, config.Se
 	if err != nil {
 		return nil, s, err
 	}
+	if err := driver.CheckExposure(s.DriverConfig, r.batch.Request); err != nil {
+		return nil, s, err
+	}
 	if r.batch.PushName, err = pushName(o, s); err != nil {
 		return nil, s, err
 	}

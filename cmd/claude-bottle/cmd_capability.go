@@ -262,6 +262,9 @@ func (a *app) newChange(cmd *cobra.Command, slug string, f *changeFlags) (*chang
 	if err != nil {
 		return nil, err
 	}
+	if err := driver.CheckExposure(s.DriverConfig, tmpl); err != nil {
+		return nil, err
+	}
 	ch.settings = s
 	p, err := a.resolve(slug, s)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 	"github.com/claude-bottle/claude-bottle/plugins"
 )
 
@@ -29,8 +30,10 @@ func newDriversCmd(a *app) *cobra.Command {
 		Long: `List every build driver: the built-in ones, plugins installed with
 'claude-bottle plugin install', and claude-bottle-driver-NAME executables on
 $PATH (usable with --driver NAME, never picked by default, and unverified).
-Each is started and checked (a few seconds at most, all in parallel); the
-one a build would use when no driver is named is marked as the default.`,
+Each built-in and installed driver is started and checked (a few seconds at
+most, all in parallel); the one a build would use when no driver is named
+is marked as the default. A plugin on $PATH is listed without being run:
+name it with --driver NAME to check it.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runDrivers(cmd.Context(), o)
@@ -61,7 +64,8 @@ type driverView struct {
 	Error      string   `json:"error,omitempty"`
 	CheckError string   `json:"check_error,omitempty"`
 	// Pool lists the members of a BuildKit pool and their health.
-	Pool []memberView `json:"pool,omitempty"`
+	Pool   []memberView `json:"pool,omitempty"`
+	NotRun bool         `json:"not_run,omitempty"`
 }
 
 func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
@@ -81,6 +85,11 @@ func (a *app) runDrivers(ctx context.Context, o *driversOptions) error {
 	probes, err := m.ProbeAll(ctx)
 	if err != nil {
 		return err
+	}
+	for i, p := range probes {
+		if p.NotRun && p.Name == o.flags.driver {
+			probes[i] = m.Probe(ctx, p.Name) // named: run it
+		}
 	}
 	def, _, _ := plugins.ChooseDefault(probes, nil)
 	views := driverViews(probes, def)
@@ -114,7 +123,7 @@ func driverViews(probes []plugins.Probe, def string) []driverView {
 			Name: p.Name, Source: p.Source, Path: p.Path, BuiltIn: p.BuiltIn, Verified: p.Verified,
 			Version: firstNonEmpty(p.Info.Version, p.Description.Version), Protocol: p.Description.Protocol,
 			Features: featureList(p.Info), Endpoint: p.Info.Endpoint, Notes: p.Info.Notes,
-			Ready: p.Ready(), Default: p.Ready() && p.Name == def && p.Verified,
+			Ready: p.Ready(), Default: p.Ready() && p.Name == def && p.Verified, NotRun: p.NotRun,
 		}
 		if p.Err == nil {
 			prio := p.Priority()
@@ -151,7 +160,7 @@ func writeDrivers(w io.Writer, views []driverView, format string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSOURCE\tVERSION\tPROTOCOL\tFEATURES\tSTATUS")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, sourceText(v), dash(v.Version), protocolText(v.Protocol),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, sourceText(v), termsafe.Text(dash(v.Version)), protocolText(v.Protocol),
 			dash(strings.Join(v.Features, ",")), statusText(v))
 	}
 	if err := tw.Flush(); err != nil {
@@ -181,9 +190,11 @@ func protocolText(p int) string {
 func statusText(v driverView) string {
 	switch {
 	case v.Error != "":
-		return "unusable: " + oneLine(v.Error)
+		return "unusable: " + termsafe.Text(oneLine(v.Error))
 	case v.CheckError != "":
-		return "cannot build here: " + oneLine(v.CheckError)
+		return "cannot build here: " + termsafe.Text(oneLine(v.CheckError))
+	case v.NotRun:
+		return "not run (found on PATH, unverified); check it with claude-bottle drivers --driver " + v.Name
 	case v.Default:
 		return "ready (default)"
 	}

@@ -93,6 +93,9 @@ func (a *app) runLaunch(cmd *cobra.Command, slug string, command []string, o *la
 	if err != nil {
 		return err
 	}
+	if err := driver.CheckExposure(s.DriverConfig, tmpl); err != nil {
+		return err
+	}
 	src, err := a.drivers(s)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/capability"
 	"github.com/claude-bottle/claude-bottle/dockerfile"
 	"github.com/claude-bottle/claude-bottle/driver"
+	"github.com/claude-bottle/claude-bottle/internal/termsafe"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/plugins"
 	"github.com/claude-bottle/claude-bottle/state"
@@ -88,5 +89,7 @@ func exitCode(ctx context.Context, err error) int {
 
 // errorLine renders err as one line for stderr.
 func errorLine(err error) string {
-	return oneLine(err.Error())
+	// The message may quote an engine, a daemon or a plugin: their escape
+	// sequences must not reach the terminal.
+	return termsafe.Text(oneLine(err.Error()))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/config"
+	"github.com/claude-bottle/claude-bottle/driver"
 	"github.com/claude-bottle/claude-bottle/state"
 )
 
@@ -38,6 +39,7 @@ type driverFlags struct {
 	buildkitAddr           []string
 	tlsCA, tlsCert, tlsKey string
 	insecure               bool
+	dockerInsecure         bool
 	dockerHost, dockerBin  string
 	driverOpts             []string
 }
@@ -52,6 +54,7 @@ func (f *driverFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.tlsKey, "buildkit-tls-key", "", "client key for a tcp:// BuildKit")
 	fl.BoolVar(&f.insecure, "buildkit-insecure", false, "allow a tcp:// BuildKit address without TLS")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine to load images into and run bottles on (default $DOCKER_HOST)")
+	fl.BoolVar(&f.dockerInsecure, "docker-insecure", false, "allow a Docker engine at tcp:// without TLS (the bottle's environment, build context and images cross in cleartext; --secret and --ssh are refused)")
 	fl.StringVar(&f.dockerBin, "docker-bin", "", "docker CLI for the docker driver (default docker on PATH)")
 	fl.StringArrayVar(&f.driverOpts, "driver-opt", nil, "driver-specific option KEY=VALUE (repeatable)")
 }
@@ -74,7 +77,7 @@ func (a *app) settings(f *driverFlags) (config.Settings, error) {
 		Repo: f.repo, Driver: f.driver,
 		BuildKitTLSCA: f.tlsCA, BuildKitTLSCert: f.tlsCert, BuildKitTLSKey: f.tlsKey,
 		BuildKitInsecure: f.insecure, DockerHost: f.dockerHost, DockerBin: f.dockerBin,
-		DriverOpts: opts,
+		DockerInsecure: f.dockerInsecure, DriverOpts: opts,
 	}
 	switch len(f.buildkitAddr) {
 	case 0:
@@ -86,6 +89,12 @@ func (a *app) settings(f *driverFlags) (config.Settings, error) {
 	s, err := config.Resolve(root, flags, os.Getenv)
 	if err != nil {
 		return s, err
+	}
+	if s.Cleartext != "" {
+		a.warnOnce.Do(func() {
+			fmt.Fprintf(a.io.err, "claude-bottle: warning: %s is not encrypted: %s cross it in cleartext; --secret and --ssh are refused and no registry credentials are offered\n",
+				s.Cleartext, driver.EngineExposure)
+		})
 	}
 	s.DriverConfig.Logger = a.log
 	return s, nil

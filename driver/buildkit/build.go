@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ const deadGrace = time.Second
 func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
 	start := time.Now()
 	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	if err := driver.CheckExposure(b.cfg, req); err != nil {
 		return nil, err
 	}
 	bk, docker, err := b.clients(ctx)
@@ -78,7 +82,7 @@ func (b *Builder) solveOpt(req driver.Request, ld *loader) (client.SolveOpt, exp
 	if opt.CacheExports, err = cacheEntries(req.CacheTo, "cache-to", b.ep); err != nil {
 		return opt, plan, err
 	}
-	if opt.Session, err = attachables(req); err != nil {
+	if opt.Session, err = attachables(req, b.cfg.Cleartext(os.Getenv) == ""); err != nil {
 		return opt, plan, err
 	}
 	ctxDir, err := filepath.Abs(req.ContextDir)

@@ -18,10 +18,17 @@ import (
 // attachables are the services the build's session offers the daemon:
 // registry credentials from the user's docker config, the request's
 // secrets and SSH agents.
-func attachables(req driver.Request) ([]session.Attachable, error) {
-	out := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
-	})}
+//
+// auth offers the user's registry credentials; it is false when a
+// connection of the build is cleartext, where they would cross in the
+// clear (pulls of public images still work, anonymously).
+func attachables(req driver.Request, auth bool) ([]session.Attachable, error) {
+	var out []session.Attachable
+	if auth {
+		out = append(out, authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
+		}))
+	}
 	if len(req.Secrets) > 0 {
 		if req.SecretSource == nil {
 			return nil, fmt.Errorf("%w: secrets %v are named but the request has no SecretSource to read them from", driver.ErrInvalidRequest, secretIDs(req.Secrets))

@@ -37,17 +37,33 @@ func TestSecretStore(t *testing.T) {
 }
 
 func TestAttachables(t *testing.T) {
-	a, err := attachables(driver.Request{})
+	a, err := attachables(driver.Request{}, true)
 	if err != nil || len(a) != 1 {
 		t.Fatalf("plain request: %d attachables, %v; want the auth provider only", len(a), err)
 	}
-	_, err = attachables(driver.Request{Secrets: []driver.SecretSpec{{ID: "x"}}})
+	_, err = attachables(driver.Request{Secrets: []driver.SecretSpec{{ID: "x"}}}, true)
 	if !errors.Is(err, driver.ErrInvalidRequest) {
 		t.Errorf("secrets without a source: err = %v", err)
 	}
 	a, err = attachables(driver.Request{Secrets: []driver.SecretSpec{{ID: "x"}}, SecretSource: fixedSecrets{},
-		SSH: []driver.SSHSpec{{ID: "default", Paths: []string{"testdata/no-such-agent.sock"}}}})
+		SSH: []driver.SSHSpec{{ID: "default", Paths: []string{"testdata/no-such-agent.sock"}}}}, true)
 	if err == nil {
 		t.Errorf("ssh with a missing key or socket: want an error, got %d attachables", len(a))
+	}
+}
+
+// TestNoRegistryCredentialsOnCleartext: without auth the session offers
+// no credentials provider at all.
+func TestNoRegistryCredentialsOnCleartext(t *testing.T) {
+	with, err := attachables(driver.Request{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := attachables(driver.Request{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(with) != 1 || len(without) != 0 {
+		t.Errorf("attachables: %d with auth, %d without; want 1 and 0", len(with), len(without))
 	}
 }

@@ -22,6 +22,9 @@ func (b *Builder) Build(ctx context.Context, req driver.Request, sink driver.Sin
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
+	if err := driver.CheckExposure(b.cfg, req); err != nil {
+		return nil, err
+	}
 	d, err := b.detect(ctx)
 	if err != nil {
 		return nil, err

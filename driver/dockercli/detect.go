@@ -91,6 +91,10 @@ func (b *Builder) cachedOrRun(ctx context.Context) (*detection, error) {
 	}
 	key := b.detectKey(path)
 	if d, ok := loadDetection(key); ok {
+		// The binary is the one just looked up (the key covers it), never a
+		// path read from the cache file, which anyone who can write it could
+		// point at another program.
+		d.path = path
 		if d.mode, err = chooseMode(b.forced, d); err == nil {
 			return d, nil
 		}

@@ -25,14 +25,16 @@ func TestChildEnv(t *testing.T) {
 		extra []string
 		want  []string
 	}{
-		{name: "legacy keeps the user's docker setup", mode: ModeLegacy, want: []string{
-			"BUILDX_BUILDER=b1", "DOCKER_BUILDKIT=0", "DOCKER_CLI_HINTS=false", "DOCKER_CONFIG=/cfg", "DOCKER_CONTEXT=remote",
+		// Over plain TCP (no DOCKER_TLS_VERIFY) the user's config, with
+		// its registry credentials, is not handed to the CLI.
+		{name: "legacy keeps the user's docker setup but its credentials", mode: ModeLegacy, want: []string{
+			"BUILDX_BUILDER=b1", "DOCKER_BUILDKIT=0", "DOCKER_CLI_HINTS=false", "DOCKER_CONFIG=" + noCredentialsConfig, "DOCKER_CONTEXT=remote",
 			"DOCKER_HOST=tcp://user:2375", "HOME=/root", "PATH=/usr/bin", "SSH_AUTH_SOCK=/s", "http_proxy=http://p"}},
 		{name: "config host overrides DOCKER_HOST and DOCKER_CONTEXT", host: "unix:///x.sock", mode: ModeBuildx, extra: []string{"CLAUDE_BOTTLE_SECRET_0=v"}, want: []string{
 			"BUILDX_BUILDER=b1", "CLAUDE_BOTTLE_SECRET_0=v", "DOCKER_BUILDKIT=1", "DOCKER_CLI_HINTS=false", "DOCKER_CONFIG=/cfg",
 			"DOCKER_HOST=unix:///x.sock", "HOME=/root", "PATH=/usr/bin", "SSH_AUTH_SOCK=/s", "http_proxy=http://p"}},
 		{name: "detection leaves DOCKER_BUILDKIT unset", mode: "", want: []string{
-			"BUILDX_BUILDER=b1", "DOCKER_CLI_HINTS=false", "DOCKER_CONFIG=/cfg", "DOCKER_CONTEXT=remote",
+			"BUILDX_BUILDER=b1", "DOCKER_CLI_HINTS=false", "DOCKER_CONFIG=" + noCredentialsConfig, "DOCKER_CONTEXT=remote",
 			"DOCKER_HOST=tcp://user:2375", "HOME=/root", "PATH=/usr/bin", "SSH_AUTH_SOCK=/s", "http_proxy=http://p"}},
 	}
 	for _, tc := range tests {

@@ -20,7 +20,8 @@ import (
 // new key; a kept result is used for at most detectCacheTTL all the same.
 const detectCacheTTL = time.Hour
 
-// cachedDetection is the on-disk form of a detection.
+// cachedDetection is the on-disk form of a detection. Path is kept for
+// reading by people only: the binary run is always the one looked up anew.
 type cachedDetection struct {
 	Mode      Mode       `json:"mode"`
 	Path      string     `json:"path"`

@@ -1,6 +1,7 @@
 package dockercli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,5 +52,24 @@ func TestDetectionCacheExpires(t *testing.T) {
 	os.WriteFile(p, []byte(string(data[:len(data)-1])+`,"saved":"`+old.Format(time.RFC3339Nano)+`"}`), 0o600)
 	if _, ok := loadDetection("k"); ok {
 		t.Error("a detection older than the TTL was used")
+	}
+}
+
+// TestDetectionCachePathIsNeverRun: a cache file edited to name another
+// binary does not change the binary the driver runs.
+func TestDetectionCachePathIsNeverRun(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	bin := filepath.Join(t.TempDir(), "docker")
+	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
+	b := &Builder{bin: bin, cfg: driver.Config{}}
+	key := b.detectKey(bin)
+	saveDetection(key, &detection{mode: ModeLegacy, path: "/tmp/evil-docker", client: clientInfo{Version: "20.10.24"}})
+	d, err := b.cachedOrRun(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.path != bin {
+		t.Errorf("the driver would run %q from the cache, want the looked-up %q", d.path, bin)
 	}
 }

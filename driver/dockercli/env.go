@@ -4,6 +4,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/driver"
 )
 
 // passEnv are the variables of the parent's environment that the docker CLI
@@ -58,6 +60,12 @@ func childEnv(parent []string, dockerHost string, mode Mode, extra []string) []s
 		delete(vars, "DOCKER_CONTEXT")
 	}
 	vars["DOCKER_CLI_HINTS"] = "false"
+	if driver.EngineCleartext(vars["DOCKER_HOST"], func(k string) string { return vars[k] }) {
+		// Over plain TCP the CLI would send the registry credentials of
+		// the user's config in the clear: it gets a config folder that
+		// does not exist, so it has none to send.
+		vars["DOCKER_CONFIG"] = noCredentialsConfig
+	}
 	out := make([]string, 0, len(vars)+len(extra))
 	for k, v := range vars {
 		out = append(out, k+"="+v)
@@ -66,6 +74,11 @@ func childEnv(parent []string, dockerHost string, mode Mode, extra []string) []s
 	sort.Strings(out)
 	return out
 }
+
+// noCredentialsConfig is the DOCKER_CONFIG of a docker child on a cleartext
+// engine connection: a folder that cannot exist (under a file), so the CLI
+// finds no credentials, and cannot store any.
+const noCredentialsConfig = "/dev/null/claude-bottle-no-credentials"
 
 func keep(k string) bool {
 	if strings.HasPrefix(k, secretEnvPrefix) {

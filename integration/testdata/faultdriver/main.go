@@ -8,6 +8,14 @@
 //	                                                 (at done only) fail the build
 //	--driver-opt crash-stamp=PATH                    write the crash time there first,
 //	                                                 and crash only if PATH does not exist
+//	--driver-opt env-dump=PATH                       write the plugin's environment there
+//	                                                 when it is configured
+//	--driver-opt stall=configure|build               after the handshake, stop answering in
+//	                                                 setup or in Build
+//	--driver-opt stall-with=setsid|flood             while stalled, start a detached child
+//	                                                 (setsid sleep 300) or flood stderr
+//	--driver-opt escape=1                            write terminal escapes to stderr when
+//	                                                 configured, and fail Check with some
 //
 // The points: "start" is the beginning of Build, before any daemon is
 // contacted; "context" is when the build context starts to be sent (the
@@ -21,6 +29,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,9 +65,32 @@ func main() {
 type faulty struct {
 	driver.Builder
 	at, how, stamp string
+	escape         bool
+	stall          string
+	stallWith      string
+}
+
+// termEscapes retitle the terminal window and clear the screen when
+// printed raw.
+const termEscapes = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred"
+
+// Check fails with terminal escapes in its message under escape=1.
+func (f *faulty) Check(ctx context.Context) error {
+	if f.escape {
+		return fmt.Errorf("%w: daemon says "+termEscapes, driver.ErrDaemonUnreachable)
+	}
+	return f.Builder.Check(ctx)
 }
 
 func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
+	if cfg.Opts["stall"] == "configure" {
+		stall(cfg.Opts["stall-with"])
+	}
+	if p := cfg.Opts["env-dump"]; p != "" {
+		if err := os.WriteFile(p, []byte(strings.Join(os.Environ(), "\n")), 0o600); err != nil {
+			return nil, err
+		}
+	}
 	at, how := cfg.Opts["crash-at"], cfg.Opts["crash-how"]
 	switch at {
 	case "", "start", "context", "export", "done":
@@ -75,7 +107,11 @@ func newFaulty(ctx context.Context, cfg driver.Config) (driver.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faulty{Builder: inner, at: at, how: how, stamp: cfg.Opts["crash-stamp"]}, nil
+	if cfg.Opts["escape"] == "1" {
+		fmt.Fprintln(os.Stderr, "faultdriver: "+termEscapes+" on stderr")
+	}
+	return &faulty{Builder: inner, at: at, how: how, stamp: cfg.Opts["crash-stamp"], escape: cfg.Opts["escape"] == "1",
+		stall: cfg.Opts["stall"], stallWith: cfg.Opts["stall-with"]}, nil
 }
 
 // Close closes the BuildKit driver.
@@ -86,8 +122,26 @@ func (f *faulty) Close() error {
 	return nil
 }
 
+// stall never returns: the plugin answered the handshake and then stops
+// answering, optionally starting a detached child or flooding stderr.
+func stall(with string) {
+	switch with {
+	case "setsid":
+		exec.Command("setsid", "sleep", "300").Start()
+	case "flood":
+		line := strings.Repeat("flood ", 20) + "\n"
+		for {
+			os.Stderr.WriteString(line)
+		}
+	}
+	select {}
+}
+
 // Build runs the BuildKit driver's build, dying at the chosen point.
 func (f *faulty) Build(ctx context.Context, req driver.Request, sink driver.Sink) (*driver.Result, error) {
+	if f.stall == "build" {
+		stall(f.stallWith)
+	}
 	if f.at == "start" {
 		f.crash("start")
 	}

@@ -40,9 +40,11 @@ var tinyPlugin = sdk.Plugin{
 	New: func(_ context.Context, cfg driver.Config) (driver.Builder, error) { return tiny{log: cfg.Log()}, nil },
 }
 
-// The test binary is also the plugin binary Start installs.
+// The test binary is also the plugin binary Start installs. Run by a
+// claude-bottle host it has the handshake cookie, not SDKTEST_SERVE_TINY
+// (a plugin gets an allow-listed environment); run by hand, the variable.
 func TestMain(m *testing.M) {
-	if os.Getenv("SDKTEST_SERVE_TINY") == "1" {
+	if os.Getenv("SDKTEST_SERVE_TINY") == "1" || os.Getenv(sdk.Handshake.MagicCookieKey) != "" {
 		sdk.Serve(tinyPlugin)
 	}
 	os.Exit(m.Run())
