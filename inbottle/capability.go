@@ -136,26 +136,7 @@ func (in CapabilityInput) request() (bottleapi.CreateRequest, error) {
 // as long as ctx lets it. Bad input is refused before the socket is
 // called (bottleapi.ErrInvalid).
 func RequestCapability(ctx context.Context, c *Client, in CapabilityInput) (Outcome, error) {
-	if in.Wait == 0 {
-		w, err := DefaultWait()
-		if err != nil {
-			return Outcome{}, err
-		}
-		in.Wait = w
-	}
-	req, err := in.request()
-	if err != nil {
-		return Outcome{}, err
-	}
-	r, err := c.Create(ctx, req)
-	if err != nil {
-		return Outcome{}, err
-	}
-	r, err = WaitDecision(ctx, c, r)
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return Outcome{Request: r}, err
-	}
-	return outcome(r), err
+	return ask(ctx, c, &in.Wait, func() (bottleapi.CreateRequest, error) { return in.request() })
 }
 
 // outcome maps a request's state to its result for the requester.
@@ -227,4 +208,31 @@ func Wait(ctx context.Context, c *Client, id string, wait time.Duration) (Outcom
 		return Outcome{Request: r}, err
 	}
 	return outcome(r), nil
+}
+
+// ask is the one way both kinds of request go: the default wait filled
+// in, the request made (and checked) by request, created on the socket,
+// then its decision waited for. A wait cut short is an outcome, not an
+// error of the socket.
+func ask(ctx context.Context, c *Client, wait *time.Duration, request func() (bottleapi.CreateRequest, error)) (Outcome, error) {
+	if *wait == 0 {
+		w, err := DefaultWait()
+		if err != nil {
+			return Outcome{}, err
+		}
+		*wait = w
+	}
+	req, err := request()
+	if err != nil {
+		return Outcome{}, err
+	}
+	r, err := c.Create(ctx, req)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r, err = WaitDecision(ctx, c, r)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return Outcome{Request: r}, err
+	}
+	return outcome(r), err
 }

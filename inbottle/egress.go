@@ -2,7 +2,6 @@ package inbottle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -56,24 +55,5 @@ func (in EgressInput) request() (bottleapi.CreateRequest, error) {
 // once: nothing is built and nothing restarts. Bad input is refused before
 // the socket is called (bottleapi.ErrInvalid).
 func RequestEgress(ctx context.Context, c *Client, in EgressInput) (Outcome, error) {
-	if in.Wait == 0 {
-		w, err := DefaultWait()
-		if err != nil {
-			return Outcome{}, err
-		}
-		in.Wait = w
-	}
-	req, err := in.request()
-	if err != nil {
-		return Outcome{}, err
-	}
-	r, err := c.Create(ctx, req)
-	if err != nil {
-		return Outcome{}, err
-	}
-	r, err = WaitDecision(ctx, c, r)
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return Outcome{Request: r}, err
-	}
-	return outcome(r), err
+	return ask(ctx, c, &in.Wait, func() (bottleapi.CreateRequest, error) { return in.request() })
 }

@@ -233,7 +233,17 @@ func (b *Bottle) Lock(ctx context.Context, name string) (unlock func(), err erro
 // TryLock is Lock without waiting: ok is false, with a nil error, when
 // someone else holds the lock.
 func (b *Bottle) TryLock(name string) (unlock func(), ok bool, err error) {
-	f, err := b.openLock(name)
+	f, ok, err := b.tryLockFile(name)
+	if !ok {
+		return nil, false, err
+	}
+	return unlockFunc(f), true, nil
+}
+
+// tryLockFile opens the lock file name and takes its flock without
+// waiting: ok is false, with a nil error, when someone else holds it.
+func (b *Bottle) tryLockFile(name string) (f *os.File, ok bool, err error) {
+	f, err = b.openLock(name)
 	if err != nil {
 		return nil, false, err
 	}
@@ -246,7 +256,7 @@ func (b *Bottle) TryLock(name string) (unlock func(), ok bool, err error) {
 		f.Close()
 		return nil, false, fmt.Errorf("locking %s: %w", f.Name(), err)
 	}
-	return unlockFunc(f), true, nil
+	return f, true, nil
 }
 
 // openLock opens (creating, 0600) the lock file without following a
@@ -284,18 +294,9 @@ func unlockFunc(f *os.File) func() {
 // different files. Every user of name must take it this way.
 func (b *Bottle) TryLockTransient(name string) (release func(), ok bool, err error) {
 	for range 5 {
-		f, err := b.openLock(name)
-		if err != nil {
+		f, ok, err := b.tryLockFile(name)
+		if !ok {
 			return nil, false, err
-		}
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, false, nil
-		}
-		if err != nil {
-			f.Close()
-			return nil, false, fmt.Errorf("locking %s: %w", f.Name(), err)
 		}
 		if atPath(f) {
 			unlock := unlockFunc(f)
